@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.Options;
+using Parley.Signaling;
+
+namespace Parley;
+
+/// <summary>ParleyApp wires the features together; Program.cs is one call to each half.</summary>
+public static class ParleyApp
+{
+    /// <summary>DefaultUrl is where <c>dotnet run</c> listens when no --urls, ASPNETCORE_URLS or ports are set.</summary>
+    public const string DefaultUrl = "http://localhost:8000";
+
+    /// <summary>AddParley registers options (validated at start), the signaling and the pages.</summary>
+    public static WebApplicationBuilder AddParley(this WebApplicationBuilder builder)
+    {
+        var config = builder.Configuration;
+        if (string.IsNullOrEmpty(config[WebHostDefaults.ServerUrlsKey])
+            && string.IsNullOrEmpty(config["HTTP_PORTS"]) && string.IsNullOrEmpty(config["HTTPS_PORTS"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+        builder.Services.AddOptions<ParleyOptions>()
+            .BindConfiguration(ParleyOptions.SectionName)
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ParleyOptions>, ParleyOptionsValidator>();
+        builder.Services.AddSingleton<IValidateOptions<ParleyOptions>, ParleyOptionsRules>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSignaling();
+        return builder;
+    }
+
+    /// <summary>MapParley maps the pages, the health check and the signaling WebSocket.</summary>
+    public static WebApplication MapParley(this WebApplication app)
+    {
+        app.UseWebSockets();
+        app.UseDefaultFiles();
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            ContentTypeProvider = new FileExtensionContentTypeProvider(),
+            // ES modules load without a build step, so revalidate them (cheaply, by ETag) on every load.
+            OnPrepareResponse = static ctx => ctx.Context.Response.Headers.CacheControl = "no-cache",
+        });
+        app.MapPages();
+        app.MapSignaling();
+        return app;
+    }
+}

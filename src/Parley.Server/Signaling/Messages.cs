@@ -1,0 +1,143 @@
+using System.Text.Json.Serialization;
+using Parley.Rooms;
+
+namespace Parley.Signaling;
+
+// Messages.cs holds one record per message type of protocol v1 (docs/protocol.md). Fields a
+// client sends are nullable so that a missing one is reported as bad-request by the session
+// with the field's name; `type` is written first and ignored when read.
+
+/// <summary>join, C→S: enter a room.</summary>
+public sealed record JoinMessage(int? Version, string? Room, string? Name)
+{
+    [JsonPropertyOrder(-1)] public string Type => "join";
+}
+
+/// <summary>joined, S→C: the join succeeded.</summary>
+public sealed record JoinedMessage(
+    string Room,
+    PeerInfo Self,
+    IReadOnlyList<PeerInfo> Peers,
+    IReadOnlyList<IceServer> IceServers,
+    string IceTransportPolicy)
+{
+    [JsonPropertyOrder(-1)] public string Type => "joined";
+}
+
+/// <summary>PeerInfo is a participant as others see it.</summary>
+public sealed record PeerInfo(string Id, string Name, StateInfo? State = null)
+{
+    public static PeerInfo From(PeerSnapshot peer) =>
+        new(peer.Id, peer.Name, peer.State is { } s ? StateInfo.From(s) : null);
+}
+
+/// <summary>StateInfo is a participant's media state as it appears inside <see cref="PeerInfo"/>.</summary>
+public sealed record StateInfo(bool Audio, bool Video, bool Screen, bool Hand)
+{
+    public static StateInfo From(MediaState s) => new(s.Audio, s.Video, s.Screen, s.Hand);
+}
+
+/// <summary>IceServer is an RTCIceServer.</summary>
+public sealed record IceServer(IReadOnlyList<string> Urls, string? Username = null, string? Credential = null);
+
+/// <summary>peer-joined, S→C: someone entered the room.</summary>
+public sealed record PeerJoinedMessage(PeerInfo Peer)
+{
+    [JsonPropertyOrder(-1)] public string Type => "peer-joined";
+}
+
+/// <summary>peer-left, S→C: someone left the room.</summary>
+public sealed record PeerLeftMessage(string Id)
+{
+    [JsonPropertyOrder(-1)] public string Type => "peer-left";
+}
+
+/// <summary>offer, both ways: an SDP offer; the client names <c>to</c>, the server stamps <c>from</c>.</summary>
+public sealed record OfferMessage(string? To, string? From, string? Sdp)
+{
+    [JsonPropertyOrder(-1)] public string Type => "offer";
+}
+
+/// <summary>answer, both ways: an SDP answer.</summary>
+public sealed record AnswerMessage(string? To, string? From, string? Sdp)
+{
+    [JsonPropertyOrder(-1)] public string Type => "answer";
+}
+
+/// <summary>candidate, both ways: a trickled ICE candidate; <c>candidate: null</c> ends them.</summary>
+public sealed record CandidateMessage(string? To, string? From, IceCandidate? Candidate)
+{
+    [JsonPropertyOrder(-1)] public string Type => "candidate";
+}
+
+/// <summary>IceCandidate is an RTCIceCandidateInit.</summary>
+public sealed record IceCandidate(
+    string? Candidate,
+    string? SdpMid = null,
+    int? SdpMLineIndex = null,
+    string? UsernameFragment = null);
+
+/// <summary>state, both ways: what a participant is sending; the server stamps <c>from</c>.</summary>
+public sealed record StateMessage(bool? Audio, bool? Video, bool? Screen, bool? Hand, string? From = null)
+{
+    [JsonPropertyOrder(-1)] public string Type => "state";
+}
+
+/// <summary>leave, C→S: leave the room; the server closes with 1000.</summary>
+public sealed record LeaveMessage
+{
+    [JsonPropertyOrder(-1)] public string Type => "leave";
+}
+
+/// <summary>ping, C→S: an application keepalive.</summary>
+public sealed record PingMessage
+{
+    [JsonPropertyOrder(-1)] public string Type => "ping";
+}
+
+/// <summary>pong, S→C: the answer to ping.</summary>
+public sealed record PongMessage
+{
+    [JsonPropertyOrder(-1)] public string Type => "pong";
+}
+
+/// <summary>error, S→C: a request failed; <c>ref</c> is the failed message's <c>id</c>.</summary>
+public sealed record ErrorMessage(string Code, string Message, string? Ref = null)
+{
+    [JsonPropertyOrder(-1)] public string Type => "error";
+}
+
+/// <summary>ErrorCodes are the stable, machine-readable <c>error.code</c> values.</summary>
+public static class ErrorCodes
+{
+    public const string BadJson = "bad-json";
+    public const string BadRequest = "bad-request";
+    public const string UnknownType = "unknown-type";
+    public const string NotJoined = "not-joined";
+    public const string AlreadyJoined = "already-joined";
+    public const string RoomFull = "room-full";
+    public const string UnknownPeer = "unknown-peer";
+    public const string RateLimited = "rate-limited";
+    public const string UnsupportedVersion = "unsupported-version";
+    public const string Internal = "internal";
+}
+
+/// <summary>ParleyJsonContext is the source-generated serializer for every wire message.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.Strict,
+    AllowDuplicateProperties = false)]
+[JsonSerializable(typeof(JoinMessage))]
+[JsonSerializable(typeof(JoinedMessage))]
+[JsonSerializable(typeof(PeerJoinedMessage))]
+[JsonSerializable(typeof(PeerLeftMessage))]
+[JsonSerializable(typeof(OfferMessage))]
+[JsonSerializable(typeof(AnswerMessage))]
+[JsonSerializable(typeof(CandidateMessage))]
+[JsonSerializable(typeof(StateMessage))]
+[JsonSerializable(typeof(LeaveMessage))]
+[JsonSerializable(typeof(PingMessage))]
+[JsonSerializable(typeof(PongMessage))]
+[JsonSerializable(typeof(ErrorMessage))]
+public sealed partial class ParleyJsonContext : JsonSerializerContext;

@@ -1,0 +1,38 @@
+namespace Parley.Signaling;
+
+/// <summary>SignalingLog is the signaling's structured log. It never logs SDP, candidates or secrets.</summary>
+internal static partial class SignalingLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Peer {PeerId} joined room {Room}")]
+    public static partial void Joined(ILogger logger, string room, string peerId);
+
+    [LoggerMessage(2, LogLevel.Information, "Peer {PeerId} left room {Room} ({Why})")]
+    public static partial void Left(ILogger logger, string room, string peerId, string why);
+
+    [LoggerMessage(3, LogLevel.Information, "Room {Room} is full ({MaxParticipants} participants); join refused")]
+    public static partial void RoomFull(ILogger logger, string room, int maxParticipants);
+
+    [LoggerMessage(4, LogLevel.Debug, "Message rejected with {Code} (peer {PeerId})")]
+    public static partial void Rejected(ILogger logger, string code, string? peerId);
+
+    [LoggerMessage(5, LogLevel.Warning, "Closing connection of peer {PeerId}: {Count} rate-limited messages in the abuse window")]
+    public static partial void Abusive(ILogger logger, string? peerId, int count);
+
+    [LoggerMessage(6, LogLevel.Warning, "Refused WebSocket from origin {Origin}")]
+    public static partial void ForbiddenOrigin(ILogger logger, string origin);
+
+    [LoggerMessage(7, LogLevel.Information, "Closing connection {ConnectionId}: no join within {Timeout}")]
+    public static partial void JoinTimeout(ILogger logger, string connectionId, TimeSpan timeout);
+
+    [LoggerMessage(8, LogLevel.Information, "Closing connection {ConnectionId}: message larger than {MaxBytes} bytes")]
+    public static partial void MessageTooBig(ILogger logger, string connectionId, int maxBytes);
+
+    [LoggerMessage(9, LogLevel.Warning, "Dropping connection {ConnectionId}: more than {Limit} messages waiting to be written")]
+    public static partial void SlowReader(ILogger logger, string connectionId, int limit);
+
+    [LoggerMessage(10, LogLevel.Information, "Connection {ConnectionId} lost: {Why}")]
+    public static partial void Lost(ILogger logger, string connectionId, string why);
+
+    [LoggerMessage(11, LogLevel.Error, "Signaling failed on connection {ConnectionId}")]
+    public static partial void Failed(ILogger logger, Exception exception, string connectionId);
+}

@@ -1,0 +1,247 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Parley.Rooms;
+
+namespace Parley.Signaling;
+
+/// <summary>
+/// WebSocketConnection is the transport of one participant: one read loop that assembles
+/// messages up to the size limit and hands them to the session, and one writer that drains a
+/// bounded outbox with a deadline per write. A reader that falls behind by more than the
+/// outbox holds is dropped, so one slow client never stalls a room.
+/// </summary>
+internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
+{
+    private const int InitialBufferBytes = 4096;
+
+    // CloseHandshakeTimeout bounds the wait for the client's close frame after the server's.
+    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly WebSocket _socket;
+    private readonly ParleyOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Channel<Outgoing> _queue = Channel.CreateUnbounded<Outgoing>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+    private readonly CancellationTokenSource _abort;
+    private readonly CancellationTokenSource _writeDeadline;
+    private int _queued;
+    private int _closing;
+
+    public WebSocketConnection(string id, WebSocket socket, ParleyOptions options, TimeProvider time, ILogger logger)
+    {
+        Id = id;
+        _socket = socket;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _abort = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        _writeDeadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+    }
+
+    /// <summary>Id names the connection in logs (the request's trace identifier).</summary>
+    public string Id { get; }
+
+    /// <summary>Send queues a frame; it never blocks. Past the outbox limit the connection is dropped.</summary>
+    public void Send(ReadOnlyMemory<byte> frame)
+    {
+        if (Volatile.Read(ref _closing) != 0)
+        {
+            return;
+        }
+        if (Interlocked.Increment(ref _queued) > _options.OutboundQueueLimit)
+        {
+            if (Interlocked.Exchange(ref _closing, 1) == 0)
+            {
+                SignalingLog.SlowReader(_logger, Id, _options.OutboundQueueLimit);
+                _queue.Writer.TryComplete();
+                // Abort off the caller's thread: Send runs under a room's lock.
+                ThreadPool.UnsafeQueueUserWorkItem(static c => c.Abort(), this, preferLocal: false);
+            }
+            return;
+        }
+        _queue.Writer.TryWrite(new Outgoing(frame, null, null));
+    }
+
+    /// <summary>Close queues a close frame behind what is already queued; later frames are dropped.</summary>
+    public void Close(WebSocketCloseStatus status, string reason)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return;
+        }
+        _queue.Writer.TryWrite(new Outgoing(default, status, reason));
+        _queue.Writer.TryComplete();
+    }
+
+    /// <summary>RunAsync runs the connection until the socket closes, dies or is dropped, then ends the session.</summary>
+    public async Task RunAsync(SignalingSession session, CancellationToken requestAborted)
+    {
+        using var onAbort = requestAborted.UnsafeRegister(static c => ((WebSocketConnection)c!).Abort(), this);
+        var writer = Task.Run(WriteLoopAsync, CancellationToken.None);
+        var joinTimer = _time.CreateTimer(static state =>
+        {
+            var (connection, session) = ((WebSocketConnection, SignalingSession))state!;
+            if (!session.IsJoined)
+            {
+                SignalingLog.JoinTimeout(connection._logger, connection.Id, connection._options.JoinTimeout);
+                connection.Close(WebSocketCloseStatus.PolicyViolation, "join timeout");
+            }
+        }, (this, session), _options.JoinTimeout, Timeout.InfiniteTimeSpan);
+        var why = "closed";
+        try
+        {
+            why = await ReadLoopAsync(session, joinTimer);
+        }
+        catch (OperationCanceledException)
+        {
+            why = Volatile.Read(ref _closing) != 0 ? "dropped" : "aborted";
+        }
+        catch (WebSocketException e)
+        {
+            why = e.WebSocketErrorCode == WebSocketError.Faulted ? "keepalive timeout" : $"socket error ({e.WebSocketErrorCode})";
+        }
+        finally
+        {
+            await joinTimer.DisposeAsync();
+            session.End(why);
+            Close(_socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, "");
+        }
+        if (why != "closed")
+        {
+            SignalingLog.Lost(_logger, Id, why);
+        }
+        await writer;
+    }
+
+    private async Task<string> ReadLoopAsync(SignalingSession session, ITimer joinTimer)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
+        var count = 0;
+        var discarding = false;
+        var maxBytes = _options.MaxMessageBytes;
+        try
+        {
+            while (true)
+            {
+                if (count == buffer.Length)
+                {
+                    // Grow to at most one byte past the limit: enough to see that a message is too big.
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxBytes + 1));
+                    buffer.AsSpan(0, count).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var result = await _socket.ReceiveAsync(buffer.AsMemory(count), _abort.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return "closed";
+                }
+                if (discarding || Volatile.Read(ref _closing) != 0)
+                {
+                    // After the server's close frame only the client's close matters.
+                    discarding = !result.EndOfMessage;
+                    count = 0;
+                    continue;
+                }
+                count += result.Count;
+                if (count > maxBytes)
+                {
+                    SignalingLog.MessageTooBig(_logger, Id, maxBytes);
+                    Close(WebSocketCloseStatus.MessageTooBig, "message too big");
+                    discarding = !result.EndOfMessage;
+                    count = 0;
+                    continue;
+                }
+                if (!result.EndOfMessage)
+                {
+                    continue;
+                }
+                var close = result.MessageType == WebSocketMessageType.Text
+                    ? session.Handle(buffer.AsSpan(0, count))
+                    : session.HandleBinary();
+                count = 0;
+                if (session.IsJoined)
+                {
+                    joinTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                }
+                if (close is { Reason: var reason })
+                {
+                    session.End(reason == SessionCloseReason.Leave ? "leave" : "abuse");
+                    Close(
+                        reason == SessionCloseReason.Leave ? WebSocketCloseStatus.NormalClosure : WebSocketCloseStatus.PolicyViolation,
+                        reason == SessionCloseReason.Leave ? "bye" : "rate limit exceeded");
+                }
+                if (buffer.Length > InitialBufferBytes)
+                {
+                    // Shrink after a large message so an idle connection holds only a small buffer.
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        using var onAbort = _abort.Token.UnsafeRegister(static d => ((CancellationTokenSource)d!).Cancel(), _writeDeadline);
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_abort.Token))
+            {
+                while (reader.TryRead(out var item))
+                {
+                    _writeDeadline.CancelAfter(_options.WriteTimeout);
+                    if (item.CloseStatus is { } status)
+                    {
+                        if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                        {
+                            await _socket.CloseOutputAsync(status, item.CloseReason, _writeDeadline.Token);
+                        }
+                        // The read loop now waits for the client's close frame, but not forever.
+                        _abort.CancelAfter(CloseHandshakeTimeout);
+                        return;
+                    }
+                    Interlocked.Decrement(ref _queued);
+                    await _socket.SendAsync(item.Frame, WebSocketMessageType.Text, endOfMessage: true, _writeDeadline.Token);
+                    if (!_writeDeadline.TryReset())
+                    {
+                        throw new OperationCanceledException("Write deadline passed.");
+                    }
+                }
+            }
+            // Completed without a close frame: the connection was dropped.
+            Abort();
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
+        {
+            Abort();
+        }
+    }
+
+    private void Abort()
+    {
+        try
+        {
+            _abort.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Abort after Dispose: the connection has already ended.
+        }
+    }
+
+    public void Dispose()
+    {
+        _abort.Dispose();
+        _writeDeadline.Dispose();
+    }
+
+    private readonly record struct Outgoing(ReadOnlyMemory<byte> Frame, WebSocketCloseStatus? CloseStatus, string? CloseReason);
+}

@@ -1,0 +1,204 @@
+// @ts-check
+// peer.js holds one RTCPeerConnection to one remote participant and runs
+// perfect negotiation on it, as in the webrtc/samples "perfect negotiation"
+// example: makingOffer, ignoreOffer, a polite and an impolite side, and the
+// argument-free setLocalDescription(). It never touches the DOM.
+//
+// Media uses two stable transceivers, audio then video, made once by the
+// initiating side and adopted by the other side from the first offer. Both
+// stay sendrecv for the life of the call, even without a local track, so a
+// receive-only participant still receives, and turning the camera off and on
+// is sender.replaceTrack() with no renegotiation.
+
+import { Emitter } from './emitter.js';
+
+/** @typedef {import('./signaling.js').OutgoingRelay} OutgoingRelay */
+/** @typedef {import('./signaling.js').RelayedMessage} RelayedMessage */
+/** @typedef {'audio' | 'video'} MediaKind */
+
+/**
+ * @typedef {object} PeerEvents
+ * @property {MediaStream} stream the remote media stream got a new track
+ * @property {RTCPeerConnectionState} connectionstate
+ */
+
+/** KINDS is the order of the stable transceivers. */
+const KINDS = /** @type {const} */ (['audio', 'video']);
+
+/**
+ * Peer is the connection to one remote participant.
+ *
+ * @extends {Emitter<PeerEvents>}
+ */
+export class Peer extends Emitter {
+  /** @type {Record<MediaKind, RTCRtpTransceiver | null>} */
+  #transceivers = { audio: null, video: null };
+  /** @type {Record<MediaKind, MediaStreamTrack | null>} */
+  #tracks;
+  /** @type {(msg: OutgoingRelay) => void} */
+  #signal;
+  #makingOffer = false;
+  #ignoreOffer = false;
+  #closed = false;
+  /** @type {Promise<void>} the chain that keeps incoming messages in order */
+  #chain = Promise.resolve();
+  /** @type {(RTCIceCandidateInit | null)[]} candidates waiting for a remote description */
+  #pendingCandidates = [];
+
+  /**
+   * @param {object} options
+   * @param {string} options.id remote participant id
+   * @param {boolean} options.polite the polite side yields when offers collide
+   * @param {boolean} options.initiator whether this side creates the transceivers and so makes the first offer
+   * @param {RTCConfiguration} options.config ICE servers and policy from `joined`
+   * @param {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null}} options.tracks local tracks to send
+   * @param {(msg: OutgoingRelay) => void} options.signal sends a message to the remote peer through the server
+   */
+  constructor({ id, polite, initiator, config, tracks, signal }) {
+    super();
+    this.id = id;
+    this.polite = polite;
+    this.#tracks = { ...tracks };
+    this.#signal = signal;
+    /** remoteStream collects the tracks received from this peer. */
+    this.remoteStream = new MediaStream();
+    this.pc = new RTCPeerConnection(config);
+
+    this.pc.onnegotiationneeded = () => this.#negotiate();
+    this.pc.onicecandidate = ({ candidate }) => {
+      this.#signal({ type: 'candidate', to: this.id, candidate: candidate ? candidate.toJSON() : null });
+    };
+    this.pc.ontrack = ({ track }) => {
+      if (!this.remoteStream.getTracks().includes(track)) this.remoteStream.addTrack(track);
+      this.emit('stream', this.remoteStream);
+    };
+    this.pc.onconnectionstatechange = () => {
+      const state = this.pc.connectionState;
+      // The impolite side restarts ICE after a failure (a network change, a
+      // blip); perfect negotiation carries the new offer.
+      if (state === 'failed' && !this.polite) this.pc.restartIce();
+      this.emit('connectionstate', state);
+    };
+
+    if (initiator) {
+      for (const kind of KINDS) {
+        this.#transceivers[kind] = this.pc.addTransceiver(this.#tracks[kind] ?? kind, { direction: 'sendrecv' });
+      }
+    }
+  }
+
+  /** connectionState is the RTCPeerConnection's connection state. */
+  get connectionState() {
+    return this.pc.connectionState;
+  }
+
+  /**
+   * handle queues an offer, answer or candidate from this peer. Messages are
+   * processed strictly one after another, in the order they were handed in.
+   * @param {RelayedMessage} msg
+   */
+  handle(msg) {
+    this.#chain = this.#chain
+      .then(() => this.#process(msg))
+      .catch((err) => console.warn(`parley: peer ${this.id}: ${msg.type} failed`, err));
+  }
+
+  /**
+   * setTrack sends `track` (or nothing, when null) on the stable transceiver of
+   * its kind, without renegotiation.
+   * @param {MediaKind} kind
+   * @param {MediaStreamTrack | null} track
+   * @returns {Promise<void>}
+   */
+  async setTrack(kind, track) {
+    this.#tracks[kind] = track;
+    const transceiver = this.#transceivers[kind];
+    if (!transceiver || this.#closed) return; // adopted from the first offer later
+    await transceiver.sender.replaceTrack(track);
+  }
+
+  /** close ends the connection; the Peer cannot be reused. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.pc.onnegotiationneeded = null;
+    this.pc.onicecandidate = null;
+    this.pc.ontrack = null;
+    this.pc.onconnectionstatechange = null;
+    this.pc.close();
+    this.clearListeners();
+  }
+
+  async #negotiate() {
+    if (this.#closed) return;
+    try {
+      this.#makingOffer = true;
+      await this.pc.setLocalDescription();
+      const sdp = this.pc.localDescription?.sdp;
+      if (sdp && this.pc.localDescription?.type === 'offer') {
+        this.#signal({ type: 'offer', to: this.id, sdp });
+      }
+    } catch (err) {
+      console.warn(`parley: peer ${this.id}: offer failed`, err);
+    } finally {
+      this.#makingOffer = false;
+    }
+  }
+
+  /** @param {RelayedMessage} msg */
+  async #process(msg) {
+    if (this.#closed) return;
+    const pc = this.pc;
+    if (msg.type === 'candidate') {
+      if (!pc.remoteDescription) {
+        this.#pendingCandidates.push(msg.candidate);
+        return;
+      }
+      await this.#addCandidate(msg.candidate);
+      return;
+    }
+
+    const description = { type: msg.type, sdp: msg.sdp };
+    const offerCollision = description.type === 'offer' && (this.#makingOffer || pc.signalingState !== 'stable');
+    this.#ignoreOffer = !this.polite && offerCollision;
+    if (this.#ignoreOffer) return;
+
+    // The polite side rolls back its own offer implicitly here.
+    await pc.setRemoteDescription(description);
+    if (this.#closed) return;
+    if (description.type === 'offer') {
+      await this.#adoptTransceivers();
+      await pc.setLocalDescription();
+      const sdp = pc.localDescription?.sdp;
+      if (sdp) this.#signal({ type: 'answer', to: this.id, sdp });
+    }
+    const queued = this.#pendingCandidates.splice(0);
+    for (const candidate of queued) await this.#addCandidate(candidate);
+  }
+
+  /** @param {RTCIceCandidateInit | null} candidate */
+  async #addCandidate(candidate) {
+    try {
+      // null marks the end of candidates; addIceCandidate() with no argument says so.
+      await (candidate ? this.pc.addIceCandidate(candidate) : this.pc.addIceCandidate());
+    } catch (err) {
+      // Candidates of an offer we ignored are expected to fail.
+      if (!this.#ignoreOffer) console.warn(`parley: peer ${this.id}: candidate rejected`, err);
+    }
+  }
+
+  /**
+   * adoptTransceivers takes over the transceivers the remote offer created,
+   * the first of each kind, makes them sendrecv and puts our tracks on them,
+   * so the answer already carries our media.
+   */
+  async #adoptTransceivers() {
+    for (const transceiver of this.pc.getTransceivers()) {
+      const kind = /** @type {MediaKind} */ (transceiver.receiver.track.kind);
+      if (!KINDS.includes(kind) || this.#transceivers[kind] || transceiver.direction === 'stopped') continue;
+      this.#transceivers[kind] = transceiver;
+      transceiver.direction = 'sendrecv';
+      await transceiver.sender.replaceTrack(this.#tracks[kind]);
+    }
+  }
+}

@@ -1,0 +1,1 @@
+namespace Parley.Browser.Tests; public class T { [Xunit.Fact] public void A() { } }

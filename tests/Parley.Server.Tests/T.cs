@@ -1,0 +1,1 @@
+namespace Parley.Server.Tests; public class T { [Xunit.Fact] public void A() { } }
