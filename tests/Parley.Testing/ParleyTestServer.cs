@@ -65,6 +65,7 @@ public sealed class ParleyTestServer : IAsyncDisposable
             EnvironmentName = "Testing",
         });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Debug" });
         builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
         logs = new TestLogSink();
         builder.Logging.ClearProviders();

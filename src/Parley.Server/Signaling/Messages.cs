@@ -65,7 +65,10 @@ public sealed record AnswerMessage(string? To, string? From, string? Sdp)
 }
 
 /// <summary>candidate, both ways: a trickled ICE candidate; <c>candidate: null</c> ends them.</summary>
-public sealed record CandidateMessage(string? To, string? From, IceCandidate? Candidate)
+public sealed record CandidateMessage(
+    string? To,
+    string? From,
+    [property: JsonRequired, JsonIgnore(Condition = JsonIgnoreCondition.Never)] IceCandidate? Candidate)
 {
     [JsonPropertyOrder(-1)] public string Type => "candidate";
 }

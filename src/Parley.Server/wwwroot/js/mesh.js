@@ -35,7 +35,8 @@ import { SignalingClient } from './signaling.js';
  * @property {{participant: Participant, stream: MediaStream}} participant-stream
  * @property {{participant: Participant, state: RTCPeerConnectionState}} participant-connection
  * @property {ErrorMessage} server-error an error not tied to a request (e.g. rate-limited)
- * @property {CloseInfo} disconnected the meeting is over: left, or the connection was lost
+ * @property {CloseInfo} disconnected the meeting is over (left, or the connection was lost); every peer
+ *   connection is closed and no participant-left events precede this one
  */
 
 /**
@@ -173,6 +174,12 @@ export class Meeting extends Emitter {
     this.emit('participant-left', p);
   }
 
+  /** close ends every peer connection without announcing departures. */
+  #closeAll() {
+    for (const p of this.participants.values()) p.peer.close();
+    this.participants.clear();
+  }
+
   /** @param {import('./signaling.js').RelayedMessage} msg */
   #relay(msg) {
     const p = this.participants.get(msg.from);
@@ -188,7 +195,7 @@ export class Meeting extends Emitter {
     const wasOver = this.#over;
     this.#over = true;
     for (const off of this.#unsubscribe.splice(0)) off();
-    for (const id of [...this.participants.keys()]) this.#remove(id);
+    this.#closeAll();
     if (!wasOver && this.self) this.emit('disconnected', info);
     if (this.self) this.clearListeners();
   }

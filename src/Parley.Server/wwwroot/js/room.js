@@ -1,0 +1,477 @@
+// @ts-check
+// room.js runs the meeting page /r/{room}: pre-join (preview, name, devices),
+// the meeting (tiles, controls, messages), and what comes after. It wires the
+// DOM to the no-DOM modules: media.js, mesh.js (which uses signaling.js and
+// peer.js).
+
+import { LocalMedia, explainProblems } from './media.js';
+import { Meeting } from './mesh.js';
+import { cleanName } from './names.js';
+import { roomFromPath } from './room-id.js';
+import { SignalingError, signalingUrl } from './signaling.js';
+import { TileGrid, initial } from './tiles.js';
+
+/** @typedef {import('./mesh.js').Participant} Participant */
+/** @typedef {import('./signaling.js').CloseInfo} CloseInfo */
+
+const STORAGE = {
+  name: 'parley.name',
+  audioDevice: 'parley.audioDevice',
+  videoDevice: 'parley.videoDevice',
+};
+
+/**
+ * byId returns the element with `id`, or throws: the page and this script ship together.
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {new () => T} type
+ * @returns {T}
+ */
+function byId(id, type) {
+  const el = document.getElementById(id);
+  if (!(el instanceof type)) throw new Error(`room.js: #${id} missing`);
+  return el;
+}
+
+/**
+ * remember stores a value, ignoring storage that is full or disabled.
+ * @param {string} key
+ * @param {string} value
+ */
+function remember(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Private mode or storage disabled: nothing to remember then.
+  }
+}
+
+/**
+ * recall reads a remembered value ('' when none).
+ * @param {string} key
+ * @returns {string}
+ */
+function recall(key) {
+  try {
+    return localStorage.getItem(key) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+const ui = {
+  roomLabel: byId('room-label', HTMLSpanElement),
+  prejoin: byId('prejoin', HTMLElement),
+  preview: byId('preview', HTMLVideoElement),
+  previewTile: /** @type {HTMLElement} */ (byId('preview', HTMLVideoElement).parentElement),
+  previewInitial: byId('preview-initial', HTMLSpanElement),
+  previewStatus: byId('preview-status', HTMLParagraphElement),
+  preMic: byId('pre-mic', HTMLButtonElement),
+  preCam: byId('pre-cam', HTMLButtonElement),
+  joinForm: byId('join-form', HTMLFormElement),
+  prejoinRoom: byId('prejoin-room', HTMLElement),
+  name: byId('name', HTMLInputElement),
+  nameError: byId('name-error', HTMLParagraphElement),
+  micSelect: byId('mic-select', HTMLSelectElement),
+  camSelect: byId('cam-select', HTMLSelectElement),
+  mediaNotice: byId('media-notice', HTMLParagraphElement),
+  joinError: byId('join-error', HTMLParagraphElement),
+  join: byId('join', HTMLButtonElement),
+  meeting: byId('meeting', HTMLElement),
+  banner: byId('banner', HTMLDivElement),
+  bannerText: byId('banner-text', HTMLSpanElement),
+  rejoin: byId('rejoin', HTMLButtonElement),
+  grid: byId('grid', HTMLDivElement),
+  mic: byId('mic', HTMLButtonElement),
+  cam: byId('cam', HTMLButtonElement),
+  copyLink: byId('copy-link', HTMLButtonElement),
+  leave: byId('leave', HTMLButtonElement),
+  sound: byId('sound', HTMLDivElement),
+  soundOn: byId('sound-on', HTMLButtonElement),
+  invite: byId('invite', HTMLDivElement),
+  inviteLink: byId('invite-link', HTMLInputElement),
+  toast: byId('toast', HTMLParagraphElement),
+  ended: byId('ended', HTMLElement),
+  endedTitle: byId('ended-title', HTMLHeadingElement),
+  endedText: byId('ended-text', HTMLParagraphElement),
+  endedRejoin: byId('ended-rejoin', HTMLButtonElement),
+  badRoom: byId('bad-room', HTMLElement),
+};
+
+/** @param {'prejoin' | 'meeting' | 'ended' | 'badRoom'} view */
+function show(view) {
+  for (const name of /** @type {const} */ (['prejoin', 'meeting', 'ended', 'badRoom'])) {
+    ui[name].hidden = name !== view;
+  }
+}
+
+let toastTimer = 0;
+/** @param {string} text */
+function toast(text) {
+  ui.toast.textContent = text;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    ui.toast.textContent = '';
+  }, 4000);
+}
+
+/**
+ * setToggle reflects an on/off control in aria-pressed and its tooltip.
+ * @param {HTMLButtonElement} button
+ * @param {boolean} on
+ * @param {string} device 'Microphone' or 'Camera'
+ * @param {boolean} available whether the device can be used at all
+ */
+function setToggle(button, on, device, available) {
+  button.setAttribute('aria-pressed', String(on));
+  if (!available) {
+    button.title = `${device} not available`;
+  } else if (device === 'Microphone') {
+    button.title = on ? 'Microphone on (click to mute)' : 'Microphone muted (click to unmute)';
+  } else {
+    button.title = on ? 'Camera on (click to turn off)' : 'Camera off (click to turn on)';
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The room
+
+const room = roomFromPath(location.pathname);
+const inviteUrl = room ? `${location.origin}/r/${room}` : '';
+const media = new LocalMedia();
+const grid = new TileGrid(ui.grid, () => {
+  ui.sound.hidden = false;
+});
+/** @type {Meeting | null} */
+let meeting = null;
+let myName = '';
+
+if (!room) {
+  show('badRoom');
+} else {
+  document.title = `${room} · Parley`;
+  ui.roomLabel.textContent = room;
+  ui.prejoinRoom.textContent = room;
+  ui.inviteLink.value = inviteUrl;
+  startPrejoin();
+}
+
+// ---------------------------------------------------------------------------
+// Pre-join
+
+/** mediaReady settles once the first request for camera and microphone is answered. */
+let mediaReady = Promise.resolve();
+
+function startPrejoin() {
+  show('prejoin');
+  ui.name.value = recall(STORAGE.name);
+  ui.previewInitial.textContent = initial(ui.name.value);
+  media.on('change', renderMedia);
+  mediaReady = media
+    .start({ audioDeviceId: recall(STORAGE.audioDevice), videoDeviceId: recall(STORAGE.videoDevice) })
+    .catch((err) => console.error('parley: media start failed', err));
+  mediaReady.then(() => renderMedia());
+  if (!ui.name.value) ui.name.focus();
+}
+
+/** selfVideo is what the preview and the self tile show. */
+const selfVideo = {
+  /** @type {MediaStreamTrack | null} */
+  track: null,
+  /** @type {MediaStream | null} */
+  stream: null,
+};
+
+/** renderMedia shows the local media state everywhere it appears. */
+function renderMedia() {
+  const state = media.state;
+  const hasMic = media.audioTrack !== null;
+  const hasCam = media.videoTrack !== null;
+
+  // Preview and self tile: a new stream only when the camera track changed.
+  if (selfVideo.track !== media.videoTrack) {
+    selfVideo.track = media.videoTrack;
+    selfVideo.stream = media.videoTrack ? new MediaStream([media.videoTrack]) : null;
+    ui.preview.srcObject = selfVideo.stream;
+    if (selfVideo.stream) ui.preview.play().catch(() => {});
+  }
+  const stream = selfVideo.stream;
+  ui.previewTile.dataset.video = state.video ? 'on' : 'off';
+  ui.previewStatus.textContent = media.videoProblem ? 'No camera' : media.camOn ? 'Starting camera…' : 'Camera is off';
+  const self = grid.get('self');
+  if (self) {
+    self.setStream(stream);
+    self.setVideo(state.video);
+    self.setAudio(state.audio);
+  }
+
+  // Toggles: pressed means "on".
+  const micAvailable = hasMic || media.audioProblem === null;
+  const camAvailable = hasCam || media.videoProblem === null;
+  for (const button of [ui.preMic, ui.mic]) setToggle(button, state.audio, 'Microphone', micAvailable);
+  for (const button of [ui.preCam, ui.cam]) setToggle(button, state.video, 'Camera', camAvailable);
+
+  // What the user has to know about missing devices, in plain words.
+  const notice = explainProblems(media.audioProblem, media.videoProblem);
+  ui.mediaNotice.textContent = notice;
+  ui.mediaNotice.hidden = notice === '';
+
+  fillDevices(ui.micSelect, 'audioinput', media.audioDeviceId, 'No microphone');
+  fillDevices(ui.camSelect, 'videoinput', media.videoDeviceId, 'No camera');
+}
+
+/**
+ * fillDevices lists the devices of one kind in a picker.
+ * @param {HTMLSelectElement} select
+ * @param {MediaDeviceKind} kind
+ * @param {string} selected device id in use
+ * @param {string} none text when there is no device
+ */
+function fillDevices(select, kind, selected, none) {
+  const devices = media.devices.filter((d) => d.kind === kind);
+  const key = JSON.stringify(devices.map((d) => [d.deviceId, d.label])) + selected;
+  if (select.dataset.key === key) return;
+  select.dataset.key = key;
+  select.replaceChildren();
+  if (devices.length === 0) {
+    const option = document.createElement('option');
+    option.value = '';
+    option.textContent = none;
+    select.append(option);
+    select.disabled = true;
+    return;
+  }
+  devices.forEach((device, i) => {
+    const option = document.createElement('option');
+    option.value = device.deviceId;
+    // Labels are empty until the user grants permission.
+    option.textContent = device.label || `${kind === 'audioinput' ? 'Microphone' : 'Camera'} ${i + 1}`;
+    option.selected = device.deviceId === selected;
+    select.append(option);
+  });
+  select.disabled = false;
+}
+
+ui.name.addEventListener('input', () => {
+  ui.previewInitial.textContent = initial(ui.name.value);
+  ui.nameError.hidden = true;
+  ui.name.removeAttribute('aria-invalid');
+});
+
+ui.preMic.addEventListener('click', () => void toggleMic());
+ui.preCam.addEventListener('click', () => void toggleCamera());
+ui.mic.addEventListener('click', () => void toggleMic());
+ui.cam.addEventListener('click', () => void toggleCamera());
+
+async function toggleMic() {
+  const on = !media.state.audio;
+  await media.setMic(on);
+  if (on && !media.audioTrack) toast(explainProblems(media.audioProblem, null) || 'No microphone available.');
+}
+
+async function toggleCamera() {
+  const on = !media.state.video;
+  await media.setCamera(on);
+  if (on && !media.videoTrack) toast(explainProblems(null, media.videoProblem) || 'No camera available.');
+}
+
+ui.micSelect.addEventListener('change', () => {
+  remember(STORAGE.audioDevice, ui.micSelect.value);
+  void media.selectDevice('audio', ui.micSelect.value);
+});
+ui.camSelect.addEventListener('change', () => {
+  remember(STORAGE.videoDevice, ui.camSelect.value);
+  void media.selectDevice('video', ui.camSelect.value);
+});
+
+ui.joinForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const name = cleanName(ui.name.value);
+  if (!name) {
+    ui.nameError.textContent = 'Please enter your name, so others know who you are.';
+    ui.nameError.hidden = false;
+    ui.name.setAttribute('aria-invalid', 'true');
+    ui.name.focus();
+    return;
+  }
+  ui.name.value = name;
+  remember(STORAGE.name, name);
+  myName = name;
+  void join();
+});
+
+// ---------------------------------------------------------------------------
+// Joining and the meeting
+
+/**
+ * joinErrorText says why a join failed, in plain words.
+ * @param {unknown} err
+ * @returns {string}
+ */
+function joinErrorText(err) {
+  if (err instanceof SignalingError) {
+    switch (err.code) {
+      case 'room-full':
+        return 'This meeting is full. Try again when someone leaves.';
+      case 'unsupported-version':
+        return 'This page is out of date. Reload it and try again.';
+      case 'rate-limited':
+        return 'Too many attempts in a short time. Wait a moment and try again.';
+      case 'bad-request':
+        return `The server refused to join: ${err.message}`;
+      default:
+        return `Could not join: ${err.message || err.code}`;
+    }
+  }
+  return 'Cannot reach the Parley server. Check your connection and try again.';
+}
+
+/** join connects to the room (first time and on rejoin). */
+async function join() {
+  if (!room) return;
+  ui.join.disabled = true;
+  ui.rejoin.disabled = true;
+  ui.join.textContent = 'Joining…';
+  ui.joinError.hidden = true;
+  await mediaReady;
+
+  const m = new Meeting(signalingUrl(location), media);
+  m.on('participant-joined', onParticipantJoined);
+  m.on('participant-left', (p) => {
+    grid.remove(p.id);
+    toast(`${p.name} left`);
+  });
+  m.on('participant-state', (p) => applyState(p));
+  m.on('participant-stream', ({ participant, stream }) => grid.get(participant.id)?.setStream(stream));
+  m.on('participant-connection', ({ participant, state }) => showConnection(participant, state));
+  m.on('server-error', (msg) => toast(msg.code === 'rate-limited' ? 'Slow down: the server is limiting messages.' : msg.message));
+  m.on('disconnected', onDisconnected);
+
+  try {
+    await m.join(room, myName);
+  } catch (err) {
+    ui.join.disabled = false;
+    ui.rejoin.disabled = false;
+    ui.join.textContent = 'Join';
+    const text = joinErrorText(err);
+    if (!ui.meeting.hidden) {
+      ui.bannerText.textContent = text;
+      return;
+    }
+    ui.joinError.textContent = text;
+    ui.joinError.hidden = false;
+    return;
+  }
+  meeting = m;
+  ui.join.disabled = false;
+  ui.rejoin.disabled = false;
+  ui.join.textContent = 'Join';
+  ui.banner.hidden = true;
+
+  const self = grid.add('self', `${myName} (you)`, true);
+  self.setName(`${myName} (you)`);
+  show('meeting');
+  renderMedia();
+}
+
+/** @param {Participant} p */
+function onParticipantJoined(p) {
+  const tile = grid.add(p.id, p.name);
+  tile.setConnection('new', 'Connecting…');
+  applyState(p);
+}
+
+/** @param {Participant} p */
+function applyState(p) {
+  const tile = grid.get(p.id);
+  if (!tile) return;
+  // Before the first `state` arrives, trust the media: assume on.
+  tile.setVideo(p.state ? p.state.video : true);
+  tile.setAudio(p.state ? p.state.audio : true);
+}
+
+/**
+ * @param {Participant} p
+ * @param {RTCPeerConnectionState} state
+ */
+function showConnection(p, state) {
+  const tile = grid.get(p.id);
+  if (!tile) return;
+  switch (state) {
+    case 'new':
+    case 'connecting':
+      tile.setConnection(state, 'Connecting…');
+      break;
+    case 'connected':
+      tile.setConnection(state, '');
+      break;
+    case 'disconnected':
+      tile.setConnection(state, 'Connection interrupted, trying again…');
+      break;
+    case 'failed':
+      tile.setConnection(state, `Cannot reach ${p.name}. A firewall or network between you may be blocking the call.`);
+      break;
+    default:
+      tile.setConnection(state, '');
+  }
+}
+
+/** @param {CloseInfo} info */
+function onDisconnected(info) {
+  meeting = null;
+  grid.removeAllExcept('self');
+  if (info.byClient) return;
+  let text;
+  switch (info.code) {
+    case 1001:
+      text = 'The server is restarting. Rejoin in a moment.';
+      break;
+    case 1008:
+      text = `The server ended the connection${info.reason ? ` (${info.reason})` : ''}.`;
+      break;
+    case 1009:
+      text = 'The server ended the connection: a message was too big.';
+      break;
+    default:
+      text = 'The connection to the server was lost.';
+  }
+  ui.bannerText.textContent = text;
+  ui.banner.hidden = false;
+  ui.rejoin.focus();
+}
+
+ui.rejoin.addEventListener('click', () => void join());
+
+ui.leave.addEventListener('click', () => {
+  meeting?.leave();
+  meeting = null;
+  media.stop();
+  grid.removeAllExcept('');
+  ui.endedTitle.textContent = 'You left the meeting';
+  ui.endedText.textContent = 'Your camera and microphone are off.';
+  show('ended');
+  ui.endedRejoin.focus();
+});
+
+ui.endedRejoin.addEventListener('click', () => location.reload());
+
+ui.copyLink.addEventListener('click', async () => {
+  try {
+    await navigator.clipboard.writeText(inviteUrl);
+    toast('Invite link copied. Send it to the people you want to meet.');
+  } catch {
+    // No clipboard access (an insecure page, or refused): let the user copy it.
+    ui.invite.hidden = false;
+    ui.inviteLink.focus();
+    ui.inviteLink.select();
+    toast('Copy the invite link below.');
+  }
+});
+
+ui.soundOn.addEventListener('click', () => {
+  grid.unmuteAll();
+  ui.sound.hidden = true;
+});
+
+// Leaving the page is leaving the meeting: tell the room at once.
+window.addEventListener('pagehide', () => meeting?.leave());

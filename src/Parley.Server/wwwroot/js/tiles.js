@@ -1,0 +1,224 @@
+// @ts-check
+// tiles.js draws the grid of participant tiles. Every participant-supplied
+// text goes in with textContent; nothing here parses HTML.
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/**
+ * icon makes an <svg><use href="#id"></svg> for a symbol defined in the page.
+ * @param {string} id symbol id
+ * @param {string} className
+ * @param {string} label accessible label, '' for decorative icons
+ * @returns {SVGSVGElement}
+ */
+function icon(id, className, label) {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('class', className);
+  if (label) {
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', label);
+  } else {
+    svg.setAttribute('aria-hidden', 'true');
+  }
+  const use = document.createElementNS(SVG_NS, 'use');
+  use.setAttribute('href', `#${id}`);
+  svg.append(use);
+  return svg;
+}
+
+/**
+ * initial is the first character of a name, for the camera-off avatar.
+ * @param {string} name
+ * @returns {string}
+ */
+export function initial(name) {
+  const first = Array.from(name.trim())[0];
+  return first ? first.toLocaleUpperCase() : '?';
+}
+
+/**
+ * Tile is one participant's video with their name and status.
+ * Its element carries data-peer, data-video (on/off), data-audio (on/off)
+ * and data-connection attributes; the stylesheet reacts to them.
+ */
+export class Tile {
+  /**
+   * @param {string} id participant id, or 'self'
+   * @param {string} name display name (text)
+   * @param {boolean} self whether this is our own, mirrored and muted, view
+   * @param {() => void} onAutoplayBlocked called when the browser refuses to play sound
+   */
+  constructor(id, name, self, onAutoplayBlocked) {
+    this.id = id;
+    this.#onAutoplayBlocked = onAutoplayBlocked;
+    this.el = document.createElement('div');
+    this.el.className = self ? 'tile self' : 'tile';
+    this.el.setAttribute('role', 'listitem');
+    this.el.dataset.peer = id;
+    this.el.dataset.video = 'off';
+    this.el.dataset.audio = 'on';
+
+    this.video = document.createElement('video');
+    this.video.className = 'tile-video';
+    this.video.autoplay = true;
+    this.video.playsInline = true;
+    this.video.muted = self; // never play our own microphone back
+    this.video.setAttribute('aria-hidden', 'true');
+
+    const avatar = document.createElement('div');
+    avatar.className = 'tile-avatar';
+    avatar.setAttribute('aria-hidden', 'true');
+    this.avatarText = document.createElement('span');
+    avatar.append(this.avatarText);
+
+    const label = document.createElement('div');
+    label.className = 'tile-label';
+    this.nameEl = document.createElement('span');
+    this.nameEl.className = 'tile-name';
+    label.append(
+      this.nameEl,
+      icon('i-mic-off', 'tile-flag mic-off', 'microphone off'),
+      icon('i-cam-off', 'tile-flag cam-off', 'camera off'),
+    );
+
+    this.statusEl = document.createElement('p');
+    this.statusEl.className = 'tile-status';
+    this.statusEl.setAttribute('role', 'status');
+
+    this.el.append(this.video, avatar, label, this.statusEl);
+    this.setName(name);
+  }
+
+  /** @type {() => void} */
+  #onAutoplayBlocked;
+  #trackKey = '';
+
+  /**
+   * setName shows `name` as text; long names end in an ellipsis (CSS), the
+   * full name stays in the tooltip.
+   * @param {string} name
+   */
+  setName(name) {
+    this.nameEl.textContent = name;
+    this.nameEl.title = name;
+    this.avatarText.textContent = initial(name);
+    this.el.setAttribute('aria-label', name);
+  }
+
+  /**
+   * setStream plays `stream` (null: nothing). Setting the same stream again
+   * after it gained tracks makes the element pick them up.
+   * @param {MediaStream | null} stream
+   */
+  setStream(stream) {
+    const key = stream ? stream.getTracks().map((t) => t.id).join(',') : '';
+    if (key === this.#trackKey && this.video.srcObject === stream) return;
+    this.#trackKey = key;
+    this.video.srcObject = stream;
+    if (stream) this.#play();
+  }
+
+  /** @param {boolean} on */
+  setVideo(on) {
+    this.el.dataset.video = on ? 'on' : 'off';
+  }
+
+  /** @param {boolean} on */
+  setAudio(on) {
+    this.el.dataset.audio = on ? 'on' : 'off';
+  }
+
+  /**
+   * setConnection shows the peer connection state and a sentence about it.
+   * @param {string} state RTCPeerConnectionState
+   * @param {string} text '' for nothing to say
+   */
+  setConnection(state, text) {
+    this.el.dataset.connection = state;
+    this.statusEl.textContent = text;
+  }
+
+  /** unmute plays the sound after the browser blocked autoplay with sound. */
+  unmute() {
+    if (this.el.classList.contains('self')) return;
+    this.video.muted = false;
+    this.video.play().catch(() => {});
+  }
+
+  #play() {
+    this.video.play().catch((err) => {
+      if (err instanceof DOMException && err.name === 'NotAllowedError' && !this.video.muted) {
+        // Autoplay with sound refused: show the picture muted and ask for a click.
+        this.video.muted = true;
+        this.video.play().catch(() => {});
+        this.#onAutoplayBlocked();
+      }
+    });
+  }
+}
+
+/** TileGrid is the responsive grid of tiles; it keeps data-count for the CSS layout. */
+export class TileGrid {
+  /** @type {Map<string, Tile>} */
+  tiles = new Map();
+
+  /**
+   * @param {HTMLElement} el the grid container
+   * @param {() => void} onAutoplayBlocked
+   */
+  constructor(el, onAutoplayBlocked) {
+    this.el = el;
+    this.onAutoplayBlocked = onAutoplayBlocked;
+  }
+
+  /**
+   * add creates the tile of a participant (or returns the existing one).
+   * @param {string} id
+   * @param {string} name
+   * @param {boolean} [self]
+   * @returns {Tile}
+   */
+  add(id, name, self = false) {
+    let tile = this.tiles.get(id);
+    if (tile) return tile;
+    tile = new Tile(id, name, self, this.onAutoplayBlocked);
+    this.tiles.set(id, tile);
+    if (self) this.el.prepend(tile.el);
+    else this.el.append(tile.el);
+    this.#layout();
+    return tile;
+  }
+
+  /**
+   * @param {string} id
+   * @returns {Tile | undefined}
+   */
+  get(id) {
+    return this.tiles.get(id);
+  }
+
+  /** @param {string} id */
+  remove(id) {
+    const tile = this.tiles.get(id);
+    if (!tile) return;
+    this.tiles.delete(id);
+    tile.video.srcObject = null;
+    tile.el.remove();
+    this.#layout();
+  }
+
+  /** removeAllExcept removes every tile but `keep`. @param {string} keep */
+  removeAllExcept(keep) {
+    for (const id of [...this.tiles.keys()]) if (id !== keep) this.remove(id);
+  }
+
+  /** unmuteAll plays sound on every remote tile. */
+  unmuteAll() {
+    for (const tile of this.tiles.values()) tile.unmute();
+  }
+
+  #layout() {
+    const n = this.tiles.size;
+    this.el.dataset.count = n > 9 ? 'many' : String(Math.max(n, 1));
+  }
+}

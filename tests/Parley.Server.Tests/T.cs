@@ -1,1 +1,0 @@
-namespace Parley.Server.Tests; public class T { [Xunit.Fact] public void A() { } }
