@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 
 namespace Parley.Testing;
 
@@ -13,9 +14,15 @@ public sealed class SignalingClient : IAsyncDisposable
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ClientWebSocket _socket;
-    private readonly byte[] _buffer = new byte[256 * 1024];
+    private readonly Channel<string> _inbox = Channel.CreateUnbounded<string>();
+    private readonly Task _pump;
+    private byte[] _buffer = new byte[64 * 1024];
 
-    private SignalingClient(ClientWebSocket socket) => _socket = socket;
+    private SignalingClient(ClientWebSocket socket)
+    {
+        _socket = socket;
+        _pump = Task.Run(PumpAsync);
+    }
 
     public WebSocket Socket => _socket;
 
@@ -100,24 +107,51 @@ public sealed class SignalingClient : IAsyncDisposable
     /// <summary>ReceiveTextAsync returns the next text message, or null when the server closed the socket.</summary>
     public async Task<string?> ReceiveTextAsync(CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
+        // Cancelling a ClientWebSocket receive aborts the socket, so one pump reads the socket and
+        // waits with a deadline happen on the channel it fills.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (timeout != Timeout.InfiniteTimeSpan)
         {
             deadline.CancelAfter(timeout ?? DefaultTimeout);
         }
-        var count = 0;
-        while (true)
+        if (!await _inbox.Reader.WaitToReadAsync(deadline.Token))
         {
-            var result = await _socket.ReceiveAsync(_buffer.AsMemory(count), deadline.Token);
-            if (result.MessageType == WebSocketMessageType.Close)
+            return null;
+        }
+        return _inbox.Reader.TryRead(out var text) ? text : null;
+    }
+
+    private async Task PumpAsync()
+    {
+        var count = 0;
+        try
+        {
+            while (true)
             {
-                return null;
+                if (count == _buffer.Length)
+                {
+                    Array.Resize(ref _buffer, _buffer.Length * 2);
+                }
+                var result = await _socket.ReceiveAsync(_buffer.AsMemory(count), CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+                count += result.Count;
+                if (result.EndOfMessage)
+                {
+                    _inbox.Writer.TryWrite(Encoding.UTF8.GetString(_buffer, 0, count));
+                    count = 0;
+                }
             }
-            count += result.Count;
-            if (result.EndOfMessage)
-            {
-                return Encoding.UTF8.GetString(_buffer, 0, count);
-            }
+        }
+        catch (WebSocketException)
+        {
+            // The connection failed; readers see the end of the inbox.
+        }
+        finally
+        {
+            _inbox.Writer.TryComplete();
         }
     }
 
@@ -132,9 +166,13 @@ public sealed class SignalingClient : IAsyncDisposable
         return _socket.CloseStatus;
     }
 
-    /// <summary>AssertSilentAsync checks that nothing arrives within <paramref name="window"/>.</summary>
+    /// <summary>NextWithinAsync returns the next message if one arrives within <paramref name="window"/>, else null.</summary>
     public async Task<string?> NextWithinAsync(TimeSpan window, CancellationToken cancellationToken)
     {
+        if (_inbox.Reader.TryRead(out var ready))
+        {
+            return ready;
+        }
         try
         {
             return await ReceiveTextAsync(cancellationToken, window) ?? "<closed>";
@@ -147,7 +185,7 @@ public sealed class SignalingClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_socket.State == WebSocketState.Open)
+        if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
         {
             try
             {
@@ -160,5 +198,6 @@ public sealed class SignalingClient : IAsyncDisposable
             }
         }
         _socket.Dispose();
+        await _pump;
     }
 }
