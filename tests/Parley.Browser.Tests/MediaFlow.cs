@@ -1,0 +1,100 @@
+using System.Text.Json;
+
+namespace Parley.Browser.Tests;
+
+/// <summary>InboundStats is one RTCPeerConnection's received media, from getStats() via probe.js.</summary>
+public sealed record InboundStats(int Index, string State, double FramesDecoded, double PacketsReceived)
+{
+    public bool IsOpen => State != "closed";
+}
+
+/// <summary>
+/// MediaFlow reads a page's RTCPeerConnection statistics and waits, with deadlines, for media to flow
+/// or stop. "Flowing" means rising: inbound video framesDecoded and audio packetsReceived both grow
+/// between two readings, on every open connection of the page.
+/// </summary>
+public static class MediaFlow
+{
+    /// <summary>MinFrames and MinPackets are the rise that counts as flowing (~0.5 s of video, ~0.2 s of audio).</summary>
+    private const double MinFrames = 10;
+    private const double MinPackets = 10;
+
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>ReadAsync returns the inbound counters of every peer connection the page ever made.</summary>
+    public static async Task<IReadOnlyList<InboundStats>> ReadAsync(Participant p)
+    {
+        var json = await p.Page.EvaluateAsync<string>("async () => JSON.stringify(await window.__parleyProbe.stats())");
+        return JsonSerializer.Deserialize<InboundStats[]>(json, Json) ?? [];
+    }
+
+    /// <summary>
+    /// WaitForFlowAsync waits until the page has exactly <paramref name="connections"/> open peer
+    /// connections and video and audio are rising on each of them (one per remote participant).
+    /// </summary>
+    public static async Task<IReadOnlyList<InboundStats>> WaitForFlowAsync(
+        Participant p, int connections, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        Dictionary<int, InboundStats>? baseline = null;
+        IReadOnlyList<InboundStats> open = [];
+        while (true)
+        {
+            open = [.. (await ReadAsync(p)).Where(s => s.IsOpen)];
+            if (open.Count == connections)
+            {
+                if (baseline is null || !open.All(s => baseline.ContainsKey(s.Index)))
+                {
+                    baseline = open.ToDictionary(s => s.Index);
+                }
+                else if (open.All(s => s.FramesDecoded >= baseline[s.Index].FramesDecoded + MinFrames
+                                       && s.PacketsReceived >= baseline[s.Index].PacketsReceived + MinPackets))
+                {
+                    return open;
+                }
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException(
+                    $"{p.Name}: media is not flowing on {connections} connection(s). Baseline: {Describe(baseline?.Values)}; now: {Describe(open)}.");
+            }
+            await Task.Delay(Poll, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// WaitForVideoStalledAsync waits until no connection of the page decodes new video frames over
+    /// one second, while audio keeps arriving (so the call itself is still up).
+    /// </summary>
+    public static async Task WaitForVideoStalledAsync(Participant p, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        var window = TimeSpan.FromSeconds(1);
+        var before = await ReadOpenAsync(p);
+        while (true)
+        {
+            await Task.Delay(window, cancellationToken);
+            var after = await ReadOpenAsync(p);
+            var stalled = after.Count == before.Count && after.All(a =>
+                before.FirstOrDefault(b => b.Index == a.Index) is { } b
+                && a.FramesDecoded == b.FramesDecoded
+                && a.PacketsReceived > b.PacketsReceived);
+            if (stalled)
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{p.Name}: video did not stop (or audio stopped too). Before: {Describe(before)}; after: {Describe(after)}.");
+            }
+            before = after;
+        }
+    }
+
+    private static async Task<IReadOnlyList<InboundStats>> ReadOpenAsync(Participant p) =>
+        [.. (await ReadAsync(p)).Where(s => s.IsOpen)];
+
+    private static string Describe(IEnumerable<InboundStats>? stats) =>
+        stats is null ? "none" : string.Join(", ", stats.Select(s => $"#{s.Index} {s.State} frames={s.FramesDecoded} packets={s.PacketsReceived}"));
+}

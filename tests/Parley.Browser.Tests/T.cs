@@ -1,1 +1,0 @@
-namespace Parley.Browser.Tests; public class T { [Xunit.Fact] public void A() { } }
