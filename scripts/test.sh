@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# test.sh builds Parley and runs every test: the server's unit and integration tests, then the
+# browser tests in Chromium. As root it installs what is missing (Debian's chromium) and runs the
+# tests inside a network namespace of their own that holds only loopback, so no browser or
+# WebRTC traffic can leave the machine. Without root the tests run directly.
+#
+# Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+need_packages=()
+command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
+command -v ip >/dev/null 2>&1 || need_packages+=(iproute2)
+if ((${#need_packages[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    log "installing ${need_packages[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
+  else
+    echo "missing: ${need_packages[*]} (install them, or run this script as root)" >&2
+    exit 1
+  fi
+fi
+
+log "building"
+dotnet build Parley.slnx -warnaserror -nologo -clp:NoSummary -v:quiet
+
+results=$(mktemp -d)
+netns=""
+cleanup() {
+  [[ -n "$netns" ]] && ip netns del "$netns" 2>/dev/null || true
+  rm -rf "$results"
+}
+trap cleanup EXIT
+
+run=()
+if [[ $(id -u) -eq 0 ]]; then
+  netns="parley-test-$$"
+  ip netns add "$netns"
+  ip netns exec "$netns" ip link set lo up
+  run=(ip netns exec "$netns")
+  log "tests run in network namespace $netns (loopback only)"
+fi
+
+status=0
+for project in tests/Parley.Server.Tests tests/Parley.Browser.Tests; do
+  log "testing $project"
+  "${run[@]}" dotnet test "$project" --no-build --nologo \
+    --logger "trx;LogFilePrefix=$(basename "$project")" --results-directory "$results" "$@" || status=1
+done
+
+# One closing line for every runner that reads it: "N passed, N failed".
+passed=0 failed=0 skipped=0
+for trx in "$results"/*.trx; do
+  [[ -e "$trx" ]] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
+  e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + t - e))
+done
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+if ((passed == 0)); then
+  echo "no test ran" >&2
+  exit 1
+fi
+exit $status
