@@ -13,6 +13,8 @@ log() { printf '\n== %s\n' "$*"; }
 need_packages=()
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 command -v ip >/dev/null 2>&1 || need_packages+=(iproute2)
+command -v turnserver >/dev/null 2>&1 || need_packages+=(coturn)
+command -v nft >/dev/null 2>&1 || need_packages+=(nftables)
 if ((${#need_packages[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     log "installing ${need_packages[*]}"

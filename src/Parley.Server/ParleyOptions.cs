@@ -61,6 +61,9 @@ public sealed class ParleyOptions
     /// <summary>STUN and TURN servers handed to clients in <c>joined.iceServers</c>. Default none: no outside server is contacted.</summary>
     public IList<IceServerOptions> IceServers { get; } = [];
 
+    /// <summary>Turn is the TURN server whose credentials Parley mints per participant (coturn's <c>use-auth-secret</c>).</summary>
+    public TurnOptions Turn { get; } = new();
+
     /// <summary><c>all</c> (default) or <c>relay</c>: the ICE transport policy handed to clients.</summary>
     [RegularExpression("^(all|relay)$", ErrorMessage = "Parley:IceTransportPolicy must be 'all' or 'relay'.")]
     public string IceTransportPolicy { get; set; } = "all";
@@ -77,6 +80,22 @@ public sealed class IceServerOptions
 
     /// <summary>Password for a TURN server with static credentials.</summary>
     public string? Credential { get; set; }
+}
+
+/// <summary>
+/// TurnOptions configure a TURN server that shares a secret with Parley (the TURN REST scheme):
+/// each participant gets its own credential, valid for <see cref="CredentialLifetime"/>.
+/// </summary>
+public sealed class TurnOptions
+{
+    /// <summary><c>turn:</c> and <c>turns:</c> URLs of the TURN server, e.g. <c>turn:turn.example.org:3478?transport=udp</c>.</summary>
+    public IList<string> Urls { get; } = [];
+
+    /// <summary>The secret shared with coturn's <c>static-auth-secret</c>. Required with <see cref="Urls"/>; never sent to clients or logged.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>How long a minted credential is valid. Default 1 hour; clients get fresh ones before it ends.</summary>
+    public TimeSpan CredentialLifetime { get; set; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>ParleyOptionsValidator checks the attributes above (source-generated) and the rules across fields.</summary>
@@ -115,9 +134,36 @@ internal sealed class ParleyOptionsRules : IValidateOptions<ParleyOptions>
                 {
                     failures.Add($"Parley:IceServers:{i}:Urls entry '{url}' is not a stun:, turn: or turns: URL (e.g. 'stun:stun.example.org:3478').");
                 }
+                else if (IceUrl.IsTurn(url) && (string.IsNullOrEmpty(server.Username) || string.IsNullOrEmpty(server.Credential)))
+                {
+                    failures.Add($"Parley:IceServers:{i}:Urls entry '{url}' is a TURN server without Parley:IceServers:{i}:Username and Credential; for minted credentials put it in Parley:Turn:Urls with Parley:Turn:Secret.");
+                }
             }
         }
+        TurnRules.Validate(options.Turn, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+internal static class TurnRules
+{
+    public static void Validate(TurnOptions turn, List<string> failures)
+    {
+        foreach (var url in turn.Urls)
+        {
+            if (!IceUrl.IsValid(url) || !IceUrl.IsTurn(url))
+            {
+                failures.Add($"Parley:Turn:Urls entry '{url}' is not a turn: or turns: URL (e.g. 'turn:turn.example.org:3478?transport=udp').");
+            }
+        }
+        if (turn.Urls.Count > 0 && string.IsNullOrWhiteSpace(turn.Secret))
+        {
+            failures.Add("Parley:Turn:Secret is required with Parley:Turn:Urls: set it to coturn's static-auth-secret (e.g. the environment variable Parley__Turn__Secret).");
+        }
+        if (turn.CredentialLifetime < TimeSpan.FromSeconds(1) || turn.CredentialLifetime > TimeSpan.FromDays(7))
+        {
+            failures.Add($"Parley:Turn:CredentialLifetime ({turn.CredentialLifetime}) must be between 00:00:01 and 7.00:00:00.");
+        }
     }
 }
 
@@ -128,4 +174,6 @@ internal static partial class IceUrl
     private static partial System.Text.RegularExpressions.Regex Pattern();
 
     public static bool IsValid(string url) => Pattern().IsMatch(url);
+
+    public static bool IsTurn(string url) => url.StartsWith("turn", StringComparison.Ordinal);
 }

@@ -28,13 +28,14 @@ public sealed partial class ProtocolDocTests
         ["answer"] = Strict.AnswerMessage,
         ["candidate"] = Strict.CandidateMessage,
         ["state"] = Strict.StateMessage,
+        ["ice-servers"] = Strict.IceServersMessage,
         ["leave"] = Strict.LeaveMessage,
         ["ping"] = Strict.PingMessage,
         ["pong"] = Strict.PongMessage,
         ["error"] = Strict.ErrorMessage,
     };
 
-    private static readonly string[] ServerToClientOnly = ["joined", "peer-joined", "peer-left", "pong", "error"];
+    private static readonly string[] ServerToClientOnly = ["joined", "peer-joined", "peer-left", "pong", "error", "ice-servers"];
 
     public static TheoryData<int, string> Examples()
     {

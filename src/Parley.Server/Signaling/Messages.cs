@@ -86,6 +86,12 @@ public sealed record StateMessage(bool? Audio, bool? Video, bool? Screen, bool? 
     [JsonPropertyOrder(-1)] public string Type => "state";
 }
 
+/// <summary>ice-servers, S→C: fresh <c>iceServers</c> (new TURN credentials) before the old ones expire.</summary>
+public sealed record IceServersMessage(IReadOnlyList<IceServer> IceServers)
+{
+    [JsonPropertyOrder(-1)] public string Type => "ice-servers";
+}
+
 /// <summary>leave, C→S: leave the room; the server closes with 1000.</summary>
 public sealed record LeaveMessage
 {
@@ -139,6 +145,7 @@ public static class ErrorCodes
 [JsonSerializable(typeof(AnswerMessage))]
 [JsonSerializable(typeof(CandidateMessage))]
 [JsonSerializable(typeof(StateMessage))]
+[JsonSerializable(typeof(IceServersMessage))]
 [JsonSerializable(typeof(LeaveMessage))]
 [JsonSerializable(typeof(PingMessage))]
 [JsonSerializable(typeof(PongMessage))]

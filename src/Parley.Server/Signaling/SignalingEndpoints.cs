@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Parley.Rooms;
+using Parley.Turn;
 
 namespace Parley.Signaling;
 
@@ -56,7 +57,7 @@ public static class SignalingEndpoints
             KeepAliveTimeout = settings.KeepAliveTimeout,
         });
         using var connection = new WebSocketConnection(context.TraceIdentifier, socket, settings, time, logger);
-        var session = new SignalingSession(router, settings, iceServers.ForParticipant(), connection, time, logger);
+        var session = new SignalingSession(router, settings, iceServers, connection, time, logger);
         tracker.Add(connection);
         try
         {
@@ -72,12 +73,4 @@ public static class SignalingEndpoints
             tracker.Remove(connection);
         }
     }
-}
-
-/// <summary>IceServerSource makes the <c>iceServers</c> a participant receives in <c>joined</c>.</summary>
-internal sealed class IceServerSource(IOptions<ParleyOptions> options)
-{
-    private readonly IceServer[] _static = [.. options.Value.IceServers.Select(s => new IceServer([.. s.Urls], s.Username, s.Credential))];
-
-    public IReadOnlyList<IceServer> ForParticipant() => _static;
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Parley.Rooms;
+using Parley.Turn;
 
 namespace Parley.Signaling;
 
@@ -16,7 +17,7 @@ internal sealed partial class SignalingSession
 
     private readonly IRoomRouter _router;
     private readonly ParleyOptions _options;
-    private readonly IReadOnlyList<IceServer> _iceServers;
+    private readonly IceServerSource _iceServers;
     private readonly IPeerOutbox _outbox;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -24,8 +25,9 @@ internal sealed partial class SignalingSession
     private long _abuseWindowStart;
     private int _abuseCount;
     private Participant? _self;
+    private ITimer? _iceRefresh;
 
-    public SignalingSession(IRoomRouter router, ParleyOptions options, IReadOnlyList<IceServer> iceServers,
+    public SignalingSession(IRoomRouter router, ParleyOptions options, IceServerSource iceServers,
         IPeerOutbox outbox, TimeProvider time, ILogger logger)
     {
         _router = router;
@@ -96,6 +98,7 @@ internal sealed partial class SignalingSession
             return;
         }
         _self = null;
+        _iceRefresh?.Dispose();
         var roomId = self.Room?.Id;
         _router.Leave(self, Serialize(new PeerLeftMessage(self.Id), Json.PeerLeftMessage));
         if (roomId is not null)
@@ -132,6 +135,7 @@ internal sealed partial class SignalingSession
         }
 
         var self = new Participant(Participant.NewId(), name, _outbox);
+        var iceServers = _iceServers.ForParticipant(self.Id);
         var status = _router.Join(join.Room!, self, peers =>
         {
             var list = new PeerInfo[peers.Count];
@@ -140,7 +144,7 @@ internal sealed partial class SignalingSession
                 list[i] = PeerInfo.From(peers[i]);
             }
             var selfInfo = new PeerInfo(self.Id, self.Name);
-            var joined = new JoinedMessage(join.Room!, selfInfo, list, _iceServers, _options.IceTransportPolicy);
+            var joined = new JoinedMessage(join.Room!, selfInfo, list, iceServers, _options.IceTransportPolicy);
             return (Serialize(joined, Json.JoinedMessage), Serialize(new PeerJoinedMessage(selfInfo), Json.PeerJoinedMessage));
         });
         if (status == JoinStatus.RoomFull)
@@ -150,7 +154,21 @@ internal sealed partial class SignalingSession
         }
         _self = self;
         SignalingLog.Joined(_logger, join.Room!, self.Id);
+        if (_iceServers.MintsCredentials)
+        {
+            var every = _iceServers.RefreshAfter;
+            _iceRefresh = _time.CreateTimer(static s => ((SignalingSession)s!).RefreshIceServers(), this, every, every);
+        }
         return null;
+    }
+
+    // RefreshIceServers runs on a timer thread: it reads the participant once and only enqueues.
+    private void RefreshIceServers()
+    {
+        if (Volatile.Read(ref _self) is { } self)
+        {
+            _outbox.Send(Serialize(new IceServersMessage(_iceServers.ForParticipant(self.Id)), Json.IceServersMessage));
+        }
     }
 
     private SessionClose? HandleOffer(ReadOnlySpan<byte> utf8, string? id, Participant self)

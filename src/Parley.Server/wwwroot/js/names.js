@@ -6,14 +6,22 @@
 export const NAME_MAX_LENGTH = 64;
 
 /**
- * cleanName trims a display name, drops control characters, and bounds it to
- * NAME_MAX_LENGTH UTF-16 code units without splitting a surrogate pair.
+ * UNWANTED matches what the server refuses in a name: control characters,
+ * line and paragraph separators, and bidirectional controls (which could make
+ * a name display as another).
+ */
+// eslint-disable-next-line no-control-regex
+const UNWANTED = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * cleanName trims a display name, drops what the server would refuse, and
+ * bounds it to NAME_MAX_LENGTH UTF-16 code units (so at most as many
+ * characters) without splitting a surrogate pair.
  * @param {string} raw
  * @returns {string}
  */
 export function cleanName(raw) {
-  // eslint-disable-next-line no-control-regex
-  let name = raw.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim();
+  let name = raw.replace(UNWANTED, ' ').replace(/\s+/g, ' ').trim();
   if (name.length > NAME_MAX_LENGTH) {
     let end = NAME_MAX_LENGTH;
     const last = name.charCodeAt(end - 1);

@@ -146,15 +146,6 @@ const grid = new TileGrid(ui.grid, () => {
 let meeting = null;
 let myName = '';
 
-if (!room) {
-  show('badRoom');
-} else {
-  document.title = `${room} · Parley`;
-  ui.roomLabel.textContent = room;
-  ui.prejoinRoom.textContent = room;
-  ui.inviteLink.value = inviteUrl;
-  startPrejoin();
-}
 
 // ---------------------------------------------------------------------------
 // Pre-join
@@ -475,3 +466,16 @@ ui.soundOn.addEventListener('click', () => {
 
 // Leaving the page is leaving the meeting: tell the room at once.
 window.addEventListener('pagehide', () => meeting?.leave());
+
+// ---------------------------------------------------------------------------
+// Start (last, once every binding above exists)
+
+if (!room) {
+  show('badRoom');
+} else {
+  document.title = `${room} · Parley`;
+  ui.roomLabel.textContent = room;
+  ui.prejoinRoom.textContent = room;
+  ui.inviteLink.value = inviteUrl;
+  startPrejoin();
+}
