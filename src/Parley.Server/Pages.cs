@@ -3,18 +3,14 @@ using Parley.Signaling;
 
 namespace Parley;
 
-/// <summary>Pages maps the meeting page of each room and the liveness check.</summary>
+/// <summary>Pages maps the meeting page of each room.</summary>
 public static class Pages
 {
     public static IEndpointRouteBuilder MapPages(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", Healthz);
         app.MapGet("/r/{room}", RoomPage);
         return app;
     }
-
-    /// <summary>Healthz answers 200 while the process serves requests.</summary>
-    private static Ok<string> Healthz() => TypedResults.Ok("ok");
 
     /// <summary>RoomPage serves the meeting page for a valid room id; the page reads the id from its URL.</summary>
     private static Results<FileStreamHttpResult, NotFound<string>> RoomPage(string room, IWebHostEnvironment env, HttpContext context)

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.Options;
+using Parley.Operations;
 using Parley.Signaling;
 
 namespace Parley;
@@ -26,12 +27,17 @@ public static class ParleyApp
         builder.Services.AddSingleton<IValidateOptions<ParleyOptions>, ParleyOptionsRules>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSignaling();
+        builder.Services.AddOperations();
+        builder.Services.AddHsts(static hsts => hsts.MaxAge = TimeSpan.FromDays(365));
         return builder;
     }
 
     /// <summary>MapParley maps the pages, the health check and the signaling WebSocket.</summary>
     public static WebApplication MapParley(this WebApplication app)
     {
+        app.UseSecurityHeaders();
+        // HSTS only on https requests (behind a TLS proxy, with forwarded headers enabled), never for localhost.
+        app.UseHsts();
         app.UseWebSockets();
         app.UseDefaultFiles();
         app.UseStaticFiles(new StaticFileOptions
@@ -40,6 +46,7 @@ public static class ParleyApp
             // ES modules load without a build step, so revalidate them (cheaply, by ETag) on every load.
             OnPrepareResponse = static ctx => ctx.Context.Response.Headers.CacheControl = "no-cache",
         });
+        app.MapOperations();
         app.MapPages();
         app.MapSignaling();
         return app;

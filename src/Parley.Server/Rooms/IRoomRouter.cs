@@ -21,4 +21,7 @@ public interface IRoomRouter
 
     /// <summary>RoomCount is the number of rooms that have members.</summary>
     int RoomCount { get; }
+
+    /// <summary>ParticipantCount is the number of participants in all rooms.</summary>
+    int ParticipantCount { get; }
 }

@@ -11,8 +11,11 @@ public sealed class LocalRoomRouter(IOptions<ParleyOptions> options) : IRoomRout
 {
     private readonly ConcurrentDictionary<string, Room> _rooms = new(StringComparer.Ordinal);
     private readonly int _maxParticipants = options.Value.MaxParticipants;
+    private int _participants;
 
     public int RoomCount => _rooms.Count;
+
+    public int ParticipantCount => Volatile.Read(ref _participants);
 
     public JoinStatus Join(string roomId, Participant joiner, JoinFrames frames)
     {
@@ -20,6 +23,10 @@ public sealed class LocalRoomRouter(IOptions<ParleyOptions> options) : IRoomRout
         {
             var room = _rooms.GetOrAdd(roomId, static id => new Room(id));
             var status = room.TryAdd(joiner, _maxParticipants, frames);
+            if (status == JoinStatus.Joined)
+            {
+                Interlocked.Increment(ref _participants);
+            }
             if (status != JoinStatus.Retry)
             {
                 return status;
@@ -31,7 +38,16 @@ public sealed class LocalRoomRouter(IOptions<ParleyOptions> options) : IRoomRout
     public void Leave(Participant leaver, ReadOnlyMemory<byte> peerLeft)
     {
         var room = leaver.Room;
-        if (room is not null && room.Remove(leaver, peerLeft))
+        if (room is null)
+        {
+            return;
+        }
+        var result = room.Remove(leaver, peerLeft);
+        if (result != RemoveResult.NotMember)
+        {
+            Interlocked.Decrement(ref _participants);
+        }
+        if (result == RemoveResult.RemovedLast)
         {
             _rooms.TryRemove(new KeyValuePair<string, Room>(room.Id, room));
         }

@@ -59,25 +59,26 @@ public sealed class Room(string id)
         }
     }
 
-    /// <summary>Remove takes <paramref name="leaver"/> out, tells the others, and reports whether the room is now empty (and closed).</summary>
-    internal bool Remove(Participant leaver, ReadOnlyMemory<byte> peerLeft)
+    /// <summary>Remove takes <paramref name="leaver"/> out, tells the others, and says whether the room is now empty (and closed).</summary>
+    internal RemoveResult Remove(Participant leaver, ReadOnlyMemory<byte> peerLeft)
     {
         lock (_gate)
         {
             if (!_members.Remove(leaver))
             {
-                return false;
+                return RemoveResult.NotMember;
             }
             leaver.Room = null;
             foreach (var member in _members)
             {
                 member.Outbox.Send(peerLeft);
             }
-            if (_members.Count == 0)
+            if (_members.Count > 0)
             {
-                _closed = true;
+                return RemoveResult.Removed;
             }
-            return _closed;
+            _closed = true;
+            return RemoveResult.RemovedLast;
         }
     }
 
@@ -125,6 +126,16 @@ public sealed class Room(string id)
 
 /// <summary>JoinFrames serializes, from the members already in the room, the joiner's <c>joined</c> and the others' <c>peer-joined</c>.</summary>
 public delegate (ReadOnlyMemory<byte> ToJoiner, ReadOnlyMemory<byte> ToOthers) JoinFrames(IReadOnlyList<PeerSnapshot> peers);
+
+/// <summary>RemoveResult is the outcome of a leave.</summary>
+internal enum RemoveResult
+{
+    NotMember,
+    Removed,
+
+    /// <summary>RemovedLast: the room is now empty and closed.</summary>
+    RemovedLast,
+}
 
 /// <summary>JoinStatus is the outcome of a join.</summary>
 public enum JoinStatus

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Parley.Operations;
 using Parley.Rooms;
 using Parley.Turn;
 
@@ -13,6 +14,7 @@ public static class SignalingEndpoints
         services.AddSingleton<IRoomRouter, LocalRoomRouter>();
         services.AddSingleton<ConnectionTracker>();
         services.AddSingleton<IceServerSource>();
+        services.AddSingleton<ParleyMetrics>();
         return services;
     }
 
@@ -32,6 +34,7 @@ public static class SignalingEndpoints
         IOptions<ParleyOptions> options,
         IceServerSource iceServers,
         ConnectionTracker tracker,
+        ParleyMetrics metrics,
         TimeProvider time,
         ILoggerFactory loggers)
     {
@@ -56,8 +59,8 @@ public static class SignalingEndpoints
             KeepAliveInterval = settings.KeepAliveInterval,
             KeepAliveTimeout = settings.KeepAliveTimeout,
         });
-        using var connection = new WebSocketConnection(context.TraceIdentifier, socket, settings, time, logger);
-        var session = new SignalingSession(router, settings, iceServers, connection, time, logger);
+        using var connection = new WebSocketConnection(context.TraceIdentifier, socket, settings, time, logger, metrics);
+        var session = new SignalingSession(router, settings, iceServers, connection, time, logger, metrics);
         tracker.Add(connection);
         try
         {

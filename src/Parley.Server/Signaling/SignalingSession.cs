@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Parley.Operations;
 using Parley.Rooms;
 using Parley.Turn;
 
@@ -21,6 +22,8 @@ internal sealed partial class SignalingSession
     private readonly IPeerOutbox _outbox;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ParleyMetrics _metrics;
+    private readonly long _started;
     private TokenBucket _bucket;
     private long _abuseWindowStart;
     private int _abuseCount;
@@ -28,8 +31,10 @@ internal sealed partial class SignalingSession
     private ITimer? _iceRefresh;
 
     public SignalingSession(IRoomRouter router, ParleyOptions options, IceServerSource iceServers,
-        IPeerOutbox outbox, TimeProvider time, ILogger logger)
+        IPeerOutbox outbox, TimeProvider time, ILogger logger, ParleyMetrics metrics)
     {
+        _metrics = metrics;
+        _started = time.GetTimestamp();
         _router = router;
         _options = options;
         _iceServers = iceServers;
@@ -153,6 +158,7 @@ internal sealed partial class SignalingSession
             return Reject(ErrorCodes.RoomFull, $"This room is full ({_options.MaxParticipants} participants).", id);
         }
         _self = self;
+        _metrics.Joined(_time.GetElapsedTime(_started));
         SignalingLog.Joined(_logger, join.Room!, self.Id);
         if (_iceServers.MintsCredentials)
         {
@@ -181,7 +187,7 @@ internal sealed partial class SignalingSession
         {
             return Reject(ErrorCodes.BadRequest, "offer needs \"to\" and \"sdp\" strings.", id);
         }
-        return Relay(self, offer.To, Serialize(offer with { To = null, From = self.Id }, Json.OfferMessage), id);
+        return Relay(self, offer.To, Serialize(offer with { To = null, From = self.Id }, Json.OfferMessage), id, "offer");
     }
 
     private SessionClose? HandleAnswer(ReadOnlySpan<byte> utf8, string? id, Participant self)
@@ -194,7 +200,7 @@ internal sealed partial class SignalingSession
         {
             return Reject(ErrorCodes.BadRequest, "answer needs \"to\" and \"sdp\" strings.", id);
         }
-        return Relay(self, answer.To, Serialize(answer with { To = null, From = self.Id }, Json.AnswerMessage), id);
+        return Relay(self, answer.To, Serialize(answer with { To = null, From = self.Id }, Json.AnswerMessage), id, "answer");
     }
 
     private SessionClose? HandleCandidate(ReadOnlySpan<byte> utf8, string? id, Participant self)
@@ -211,7 +217,7 @@ internal sealed partial class SignalingSession
         {
             return Reject(ErrorCodes.BadRequest, "candidate.candidate must be a string (or the whole candidate null for end of candidates).", id);
         }
-        return Relay(self, candidate.To, Serialize(candidate with { To = null, From = self.Id }, Json.CandidateMessage), id);
+        return Relay(self, candidate.To, Serialize(candidate with { To = null, From = self.Id }, Json.CandidateMessage), id, "candidate");
     }
 
     private SessionClose? HandleState(ReadOnlySpan<byte> utf8, string? id, Participant self)
@@ -223,13 +229,19 @@ internal sealed partial class SignalingSession
         var media = new MediaState(state.Audio ?? false, state.Video ?? false, state.Screen ?? false, state.Hand ?? false);
         var frame = Serialize(new StateMessage(media.Audio, media.Video, media.Screen, media.Hand, self.Id), Json.StateMessage);
         _router.SetState(self, media, frame);
+        _metrics.Relayed("state");
         return null;
     }
 
-    private SessionClose? Relay(Participant self, string to, byte[] frame, string? id) =>
-        _router.SendTo(self, to, frame)
-            ? null
-            : Reject(ErrorCodes.UnknownPeer, $"No participant {Truncate(to)} in this room.", id);
+    private SessionClose? Relay(Participant self, string to, byte[] frame, string? id, string type)
+    {
+        if (!_router.SendTo(self, to, frame))
+        {
+            return Reject(ErrorCodes.UnknownPeer, $"No participant {Truncate(to)} in this room.", id);
+        }
+        _metrics.Relayed(type);
+        return null;
+    }
 
     private bool TryRead<T>(ReadOnlySpan<byte> utf8, JsonTypeInfo<T> info, string? id, out T message, out SessionClose? close)
         where T : class
@@ -253,12 +265,14 @@ internal sealed partial class SignalingSession
     private SessionClose? Reject(string code, string message, string? id)
     {
         SignalingLog.Rejected(_logger, code, _self?.Id);
+        _metrics.Error(code);
         _outbox.Send(Serialize(new ErrorMessage(code, message, id), Json.ErrorMessage));
         return null;
     }
 
     private SessionClose? RateLimited(string? id)
     {
+        _metrics.RateLimited();
         var now = _time.GetTimestamp();
         if (_time.GetElapsedTime(_abuseWindowStart, now) > _options.AbuseWindow)
         {

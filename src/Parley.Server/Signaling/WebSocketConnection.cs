@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
+using Parley.Operations;
 using Parley.Rooms;
 
 namespace Parley.Signaling;
@@ -22,6 +23,7 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
     private readonly ParleyOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ParleyMetrics _metrics;
     private readonly Channel<Outgoing> _queue = Channel.CreateUnbounded<Outgoing>(
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
     private readonly CancellationTokenSource _abort;
@@ -29,8 +31,9 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
     private int _queued;
     private int _closing;
 
-    public WebSocketConnection(string id, WebSocket socket, ParleyOptions options, TimeProvider time, ILogger logger)
+    public WebSocketConnection(string id, WebSocket socket, ParleyOptions options, TimeProvider time, ILogger logger, ParleyMetrics metrics)
     {
+        _metrics = metrics;
         Id = id;
         _socket = socket;
         _options = options;
@@ -161,6 +164,7 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
                 var close = result.MessageType == WebSocketMessageType.Text
                     ? session.Handle(buffer.AsSpan(0, count))
                     : session.HandleBinary();
+                _metrics.Received(count);
                 count = 0;
                 if (session.IsJoined)
                 {
@@ -210,6 +214,7 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
                     }
                     Interlocked.Decrement(ref _queued);
                     await _socket.SendAsync(item.Frame, WebSocketMessageType.Text, endOfMessage: true, _writeDeadline.Token);
+                    _metrics.Sent(item.Frame.Length);
                     if (!_writeDeadline.TryReset())
                     {
                         throw new OperationCanceledException("Write deadline passed.");

@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using OpenTelemetry.Metrics;
+
+namespace Parley.Operations;
+
+/// <summary>OperationsEndpoints are what an operator needs: liveness, readiness and metrics.</summary>
+public static class OperationsEndpoints
+{
+    /// <summary>AddOperations exports the Parley, Kestrel and runtime meters in the Prometheus format.</summary>
+    public static IServiceCollection AddOperations(this IServiceCollection services)
+    {
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(ParleyMetrics.MeterName, "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Hosting")
+            .AddRuntimeInstrumentation()
+            // No scrape cache: a scrape shows the counters as they are now.
+            .AddPrometheusExporter(static o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder app)
+    {
+        // The instruments exist from the start (after options validation), so a scrape before the first connection shows zeros.
+        var services = app.ServiceProvider;
+        services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() => services.GetRequiredService<ParleyMetrics>());
+        app.MapGet("/healthz", Healthz);
+        app.MapGet("/readyz", Readyz);
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+
+    /// <summary>Healthz answers 200 while the process serves requests.</summary>
+    private static Ok<string> Healthz() => TypedResults.Ok("ok");
+
+    /// <summary>Readyz answers 200 once the server has started and until it begins to stop; then 503, so a balancer sends joins elsewhere.</summary>
+    private static Results<Ok<string>, ProblemHttpResult> Readyz(IHostApplicationLifetime lifetime) =>
+        lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
+            ? TypedResults.Ok("ready")
+            : TypedResults.Problem("The server is starting or stopping.", statusCode: StatusCodes.Status503ServiceUnavailable);
+}
