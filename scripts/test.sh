@@ -15,6 +15,7 @@ command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 command -v ip >/dev/null 2>&1 || need_packages+=(iproute2)
 command -v turnserver >/dev/null 2>&1 || need_packages+=(coturn)
 command -v nft >/dev/null 2>&1 || need_packages+=(nftables)
+command -v docker-compose >/dev/null 2>&1 || need_packages+=(docker-compose)
 if ((${#need_packages[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     log "installing ${need_packages[*]}"
@@ -48,6 +49,25 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 
 status=0
+
+# The image's publish command, smoke-tested: the published app starts and passes its own healthcheck.
+log "publishing (the Dockerfile's command) and checking the published app"
+scripts/publish.sh "$results/publish"
+port=$((20000 + RANDOM % 20000))
+"${run[@]}" dotnet "$results/publish/Parley.Server.dll" --urls "http://127.0.0.1:$port" >"$results/published.log" 2>&1 &
+published=$!
+healthy=0
+for _ in $(seq 1 50); do
+  if "${run[@]}" dotnet "$results/publish/Parley.Server.dll" --healthcheck "http://127.0.0.1:$port/healthz"; then healthy=1; break; fi
+  sleep 0.2
+done
+kill "$published" 2>/dev/null; wait "$published" 2>/dev/null || true
+if ((healthy == 0)); then
+  echo "the published app did not become healthy:" >&2
+  cat "$results/published.log" >&2
+  status=1
+fi
+
 for project in tests/Parley.Server.Tests tests/Parley.Browser.Tests; do
   log "testing $project"
   "${run[@]}" dotnet test "$project" --no-build --nologo \

@@ -1,8 +1,15 @@
 using Parley;
+using Parley.Operations;
+
+if (HealthCheck.IsRequested(args))
+{
+    return await HealthCheck.RunAsync(args, Console.Out);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddParley();
 
 var app = builder.Build();
 app.MapParley();
-app.Run();
+await app.RunAsync();
+return 0;

@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using Parley.Operations;
+using Parley.Testing;
+using YamlDotNet.RepresentationModel;
+
+namespace Parley.Server.Tests;
+
+/// <summary>
+/// DeploymentTests check what can be checked of the Docker Compose deployment without a container
+/// engine: the compose file resolves (Debian's docker-compose validates it offline), every
+/// setting it passes is a real configuration key that makes Parley start, and every option it
+/// passes to coturn is one coturn knows.
+/// </summary>
+public sealed class DeploymentTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private static readonly string[] AspNetCoreVariables = ["ASPNETCORE_URLS", "ASPNETCORE_FORWARDEDHEADERS_ENABLED"];
+    private const string Env = "PARLEY_DOMAIN=meet.example.org\nPARLEY_EXTERNAL_IP=203.0.113.10\nTURN_SECRET=compose-test-secret\n";
+
+    [Fact]
+    public async Task The_compose_file_resolves_with_a_filled_env()
+    {
+        var (code, output) = await ComposeConfig(Env);
+        Assert.True(code == 0, output);
+        var services = Services(output);
+        Assert.Equal(["caddy", "coturn", "parley"], services.Children.Keys.Select(k => ((YamlScalarNode)k).Value).Order());
+        var coturn = (YamlMappingNode)services["coturn"];
+        Assert.Equal("host", ((YamlScalarNode)coturn["network_mode"]).Value);
+        var image = ((YamlScalarNode)coturn["image"]).Value!;
+        Assert.Matches(@"^coturn/coturn:4\.(1[3-9]|[2-9][0-9])\.", image);
+    }
+
+    [Theory]
+    [InlineData("TURN_SECRET")]
+    [InlineData("PARLEY_DOMAIN")]
+    [InlineData("PARLEY_EXTERNAL_IP")]
+    public async Task The_compose_file_refuses_to_resolve_without_a_required_variable(string variable)
+    {
+        var env = string.Join('\n', Env.Split('\n').Where(l => !l.StartsWith(variable + "=", StringComparison.Ordinal)));
+        var (code, output) = await ComposeConfig(env);
+        Assert.NotEqual(0, code);
+        Assert.Contains($"set {variable} in .env", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_setting_compose_passes_to_parley_is_a_real_key_and_parley_starts_with_them()
+    {
+        var (code, output) = await ComposeConfig(Env);
+        Assert.True(code == 0, output);
+        var environment = (YamlMappingNode)((YamlMappingNode)Services(output)["parley"])["environment"];
+        var settings = new Dictionary<string, string?>();
+        foreach (var (key, value) in environment.Children)
+        {
+            var name = ((YamlScalarNode)key).Value!;
+            var text = ((YamlScalarNode)value).Value;
+            if (name.StartsWith("ASPNETCORE_", StringComparison.Ordinal))
+            {
+                Assert.Contains(name, AspNetCoreVariables);
+                continue;
+            }
+            var path = name.Split("__");
+            Assert.True(path[0] == "Parley" && ConfigurationKeys.Exists(typeof(ParleyOptions), path.AsSpan(1)), $"{name} is not a Parley setting");
+            settings[string.Join(':', path)] = text;
+        }
+
+        await using var server = await ParleyTestServer.StartAsync(settings, Ct);
+        var (client, joined) = await SignalingClient.ConnectAndJoinAsync(server.WebSocketUri, "compose", "Ada", Ct);
+        await using var c = client;
+        var ice = joined.GetProperty("iceServers");
+        Assert.Equal("stun:meet.example.org:3478", ice[0].GetProperty("urls")[0].GetString());
+        Assert.Equal("turn:meet.example.org:3478?transport=udp", ice[1].GetProperty("urls")[0].GetString());
+        Assert.EndsWith(":" + client.Id, ice[1].GetProperty("username").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_option_compose_passes_to_coturn_is_one_coturn_knows()
+    {
+        var (code, output) = await ComposeConfig(Env);
+        Assert.True(code == 0, output);
+        var command = ((YamlSequenceNode)((YamlMappingNode)Services(output)["coturn"])["command"]).Children
+            .Select(n => ((YamlScalarNode)n).Value!).ToList();
+        var help = await Run("turnserver", ["--help"]);
+        foreach (var option in command.Where(a => a.StartsWith('-')))
+        {
+            var name = option.Split('=')[0];
+            Assert.True(help.Output.Contains(name, StringComparison.Ordinal), $"coturn does not know {name}");
+        }
+        Assert.Contains("--static-auth-secret=compose-test-secret", command);
+    }
+
+    [Fact]
+    public async Task The_healthcheck_mode_answers_0_for_a_running_server_and_1_for_none()
+    {
+        await using var server = await ParleyTestServer.StartAsync(null, Ct);
+        using var output = new StringWriter();
+        Assert.Equal(0, await HealthCheck.RunAsync([HealthCheck.Flag, new Uri(server.BaseUri, "/healthz").ToString()], output));
+        Assert.Contains("healthy", output.ToString(), StringComparison.Ordinal);
+
+        var closedPort = server.BaseUri.Port;
+        await server.DisposeAsync();
+        using var down = new StringWriter();
+        Assert.Equal(1, await HealthCheck.RunAsync([HealthCheck.Flag, $"http://127.0.0.1:{closedPort}/healthz"], down));
+        Assert.Contains("unhealthy", down.ToString(), StringComparison.Ordinal);
+
+        using var bad = new StringWriter();
+        Assert.Equal(2, await HealthCheck.RunAsync([HealthCheck.Flag, "not a url"], bad));
+    }
+
+    private static YamlMappingNode Services(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        return (YamlMappingNode)((YamlMappingNode)stream.Documents[0].RootNode)["services"];
+    }
+
+    private static async Task<(int Code, string Output)> ComposeConfig(string env)
+    {
+        var dir = Directory.CreateTempSubdirectory("parley-compose-");
+        try
+        {
+            File.Copy(Path.Combine(ParleyTestServer.SourceRoot, "compose.yaml"), Path.Combine(dir.FullName, "compose.yaml"));
+            await File.WriteAllTextAsync(Path.Combine(dir.FullName, ".env"), env, Ct);
+            return await Run("docker-compose", ["-f", Path.Combine(dir.FullName, "compose.yaml"), "config"], dir.FullName);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<(int Code, string Output)> Run(string file, string[] args, string? workingDirectory = null)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? "" };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
+        var stderr = process.StandardError.ReadToEndAsync(Ct);
+        await process.WaitForExitAsync(Ct);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
+
+/// <summary>ConfigurationKeys tells whether a configuration path binds to a property of an options type.</summary>
+internal static class ConfigurationKeys
+{
+    public static bool Exists(Type type, ReadOnlySpan<string> path)
+    {
+        if (path.IsEmpty)
+        {
+            return true;
+        }
+        var property = type.GetProperty(path[0], System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase);
+        if (property is null)
+        {
+            return false;
+        }
+        var next = property.PropertyType;
+        var rest = path[1..];
+        if (next != typeof(string) && next.IsGenericType && next.GetGenericTypeDefinition() == typeof(IList<>))
+        {
+            if (rest.IsEmpty || !int.TryParse(rest[0], out _))
+            {
+                return false;
+            }
+            next = next.GetGenericArguments()[0];
+            rest = rest[1..];
+        }
+        return next == typeof(string) || next.IsValueType ? rest.IsEmpty : Exists(next, rest);
+    }
+}
