@@ -141,6 +141,11 @@ internal sealed class ParleyOptionsRules : IValidateOptions<ParleyOptions>
             }
         }
         TurnRules.Validate(options.Turn, failures);
+        if (options.IceTransportPolicy == "relay" && options.Turn.Urls.Count == 0
+            && !options.IceServers.Any(s => s.Urls.Any(IceUrl.IsTurn)))
+        {
+            failures.Add("Parley:IceTransportPolicy is 'relay' but no TURN server is configured (Parley:Turn:Urls or a turn: URL in Parley:IceServers): no call could connect.");
+        }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

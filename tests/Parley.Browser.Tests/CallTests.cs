@@ -120,6 +120,73 @@ public sealed class CallTests(Chromium chromium)
     }
 
     [Fact]
+    public async Task Renegotiating_from_both_sides_at_once_resolves_the_collision_and_keeps_media_flowing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ParleyTestServer.StartAsync(null, ct);
+        var room = Rooms.New();
+        await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
+        await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace");
+        await ada.JoinAsync();
+        await grace.JoinAsync();
+        await MediaFlow.WaitForFlowAsync(ada, connections: 1, ct);
+        await MediaFlow.WaitForFlowAsync(grace, connections: 1, ct);
+
+        // Both sides offer at the same moment (an ICE restart each). The offers usually cross;
+        // try a few times until they did at least once, and check every round completes.
+        for (var attempt = 1; ; attempt++)
+        {
+            var before = await NegotiationAsync(ada, grace);
+            await Task.WhenAll(
+                ada.Page.EvaluateAsync("() => window.__parleyProbe.renegotiate()"),
+                grace.Page.EvaluateAsync("() => window.__parleyProbe.renegotiate()"));
+            await WaitForRenegotiatedAsync(ada, grace, before, ct);
+            var collisions = await ada.Page.EvaluateAsync<int>("() => window.__parleyProbe.collisions()")
+                + await grace.Page.EvaluateAsync<int>("() => window.__parleyProbe.collisions()");
+            if (collisions > 0)
+            {
+                break;
+            }
+            Assert.True(attempt < 5, "The two offers never crossed in 5 attempts.");
+        }
+
+        await MediaFlow.WaitForFlowAsync(ada, connections: 1, ct);
+        await MediaFlow.WaitForFlowAsync(grace, connections: 1, ct);
+    }
+
+    private static async Task<string> NegotiationAsync(Participant a, Participant b)
+    {
+        string[] sides =
+        [
+            .. await a.Page.EvaluateAsync<string[]>("() => window.__parleyProbe.negotiation()"),
+            .. await b.Page.EvaluateAsync<string[]>("() => window.__parleyProbe.negotiation()"),
+        ];
+        return string.Join(" | ", sides);
+    }
+
+    /// <summary>WaitForRenegotiatedAsync waits until both sides are stable and connected with new ICE credentials on both.</summary>
+    private static async Task WaitForRenegotiatedAsync(Participant a, Participant b, string before, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var oldUfrags = before.Split(" | ").Select(s => s.Split('/')[^1]).ToHashSet();
+        while (true)
+        {
+            var now = await NegotiationAsync(a, b);
+            var sides = now.Split(" | ");
+            if (sides.Length == 2 && sides.All(s => s.StartsWith("stable/connected/", StringComparison.Ordinal)
+                                                    && !oldUfrags.Contains(s.Split('/')[^1])))
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Renegotiation did not complete: before {before}; now {now}.");
+            }
+            await Task.Delay(100, ct);
+        }
+    }
+
+    [Fact]
     public async Task Muting_the_microphone_shows_as_muted_on_the_other_side()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -35,4 +35,19 @@ public sealed class DeviceTests(Chromium chromium)
             await noDevices.CloseAsync();
         }
     }
+
+    [Fact]
+    public async Task A_remembered_camera_and_microphone_that_are_gone_fall_back_to_the_default_ones()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ParleyTestServer.StartAsync(null, ct);
+        const string StaleDevices =
+            "localStorage.setItem('parley.videoDevice', 'unplugged-camera'); localStorage.setItem('parley.audioDevice', 'unplugged-mic');";
+        await using var ada = await Participant.OpenRoomAsync(chromium.Browser, server.BaseUri, Rooms.New(), "Ada", StaleDevices);
+
+        await Expect(ada.Page.Locator("#prejoin .preview")).ToHaveAttributeAsync("data-video", "on");
+        await Expect(ada.Button("Microphone")).ToHaveAttributeAsync("aria-pressed", "true");
+        await Expect(ada.Page.Locator("#media-notice")).ToBeHiddenAsync();
+        await Expect(ada.Page.Locator("#cam-select")).ToBeEnabledAsync();
+    }
 }

@@ -47,10 +47,20 @@ public sealed class Participant : IAsyncDisposable
     /// <summary>RemoteTiles are the tiles of the other participants.</summary>
     public ILocator RemoteTiles => Page.Locator("#grid .tile:not(.self)");
 
-    /// <summary>OpenAsync opens a new browser context on <paramref name="path"/> (e.g. <c>/r/room</c>).</summary>
-    public static async Task<Participant> OpenAsync(IBrowser browser, Uri baseUri, string path, string name)
+    /// <summary>BreakIce, as an init script, makes the page's connectivity checks go nowhere (see probe.js).</summary>
+    public const string BreakIce = "window.__parleyProbeBreakIce = true;";
+
+    /// <summary>
+    /// OpenAsync opens a new browser context on <paramref name="path"/> (e.g. <c>/r/room</c>), running
+    /// <paramref name="initScript"/> (if any) in every page before anything else.
+    /// </summary>
+    public static async Task<Participant> OpenAsync(IBrowser browser, Uri baseUri, string path, string name, string? initScript = null)
     {
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUri.ToString() });
+        if (initScript is not null)
+        {
+            await context.AddInitScriptAsync(initScript);
+        }
         await context.AddInitScriptAsync(Probe);
         var page = await context.NewPageAsync();
         var participant = new Participant(context, page, name);
@@ -59,8 +69,8 @@ public sealed class Participant : IAsyncDisposable
     }
 
     /// <summary>OpenRoomAsync opens the meeting page of <paramref name="room"/>, at the pre-join step.</summary>
-    public static Task<Participant> OpenRoomAsync(IBrowser browser, Uri baseUri, string room, string name) =>
-        OpenAsync(browser, baseUri, $"/r/{room}", name);
+    public static Task<Participant> OpenRoomAsync(IBrowser browser, Uri baseUri, string room, string name, string? initScript = null) =>
+        OpenAsync(browser, baseUri, $"/r/{room}", name, initScript);
 
     /// <summary>JoinAsync types the name, clicks Join and waits to be in the meeting.</summary>
     public async Task JoinAsync()

@@ -18,6 +18,29 @@
     }
   };
 
+  // breakIce (set by a test before the page loads) sends every remote candidate's
+  // connectivity checks to a port where nothing listens (a high one: Chrome
+  // never checks ports below 1024), like a firewall that blocks the media path
+  // while signaling still works.
+  const addIceCandidate = NativePeerConnection.prototype.addIceCandidate;
+  NativePeerConnection.prototype.addIceCandidate = function (candidate, ...rest) {
+    if (window.__parleyProbeBreakIce && candidate && candidate.candidate) {
+      const fields = candidate.candidate.split(' ');
+      if (fields.length > 5) fields[5] = '40999';
+      candidate = { ...candidate, candidate: fields.join(' ') };
+    }
+    return addIceCandidate.call(this, candidate, ...rest);
+  };
+
+  // collisions counts offers that arrive while this side has an offer of its
+  // own outstanding (glare), which perfect negotiation's polite side rolls back.
+  let collisions = 0;
+  const setRemoteDescription = NativePeerConnection.prototype.setRemoteDescription;
+  NativePeerConnection.prototype.setRemoteDescription = function (description, ...rest) {
+    if (description && description.type === 'offer' && this.signalingState === 'have-local-offer') collisions++;
+    return setRemoteDescription.call(this, description, ...rest);
+  };
+
   const devices = navigator.mediaDevices;
   if (devices && devices.getUserMedia) {
     const getUserMedia = devices.getUserMedia.bind(devices);
@@ -48,6 +71,23 @@
         out.push({ index: i, state: pc.connectionState, framesDecoded, packetsReceived });
       }
       return out;
+    },
+    /** collisions is the number of offer collisions this page has seen. */
+    collisions() {
+      return collisions;
+    },
+    /** renegotiate restarts ICE on every open connection, which makes this side offer. */
+    renegotiate() {
+      for (const pc of pcs) if (pc.connectionState !== 'closed') pc.restartIce();
+    },
+    /** negotiation describes each open connection: signaling state and the remote ICE ufrag. */
+    negotiation() {
+      return pcs
+        .filter((pc) => pc.connectionState !== 'closed')
+        .map((pc) => {
+          const match = /a=ice-ufrag:(\S+)/.exec(pc.remoteDescription ? pc.remoteDescription.sdp : '');
+          return `${pc.signalingState}/${pc.connectionState}/${match ? match[1] : ''}`;
+        });
     },
     /** liveVideoTracks counts camera tracks that are still running (the camera light is on). */
     liveVideoTracks() {

@@ -19,6 +19,7 @@ public sealed class OptionsTests
     [InlineData("Parley:AllowedOrigins:0", "meet.example.org", "Parley:AllowedOrigins")]
     [InlineData("Parley:IceServers:0:Urls:0", "http://stun.example.org", "Parley:IceServers:0:Urls")]
     [InlineData("Parley:IceServers:0:Username", "nobody", "Parley:IceServers:0:Urls")]
+    [InlineData("Parley:IceTransportPolicy", "relay", "Parley:IceTransportPolicy")]
     public async Task Bad_configuration_stops_the_start_with_a_message_naming_the_key(string key, string value, string named)
     {
         await using var app = ParleyTestServer.Build(new Dictionary<string, string?> { [key] = value }, null, out _);

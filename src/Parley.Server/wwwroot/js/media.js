@@ -76,11 +76,12 @@ export function explainProblems(audio, video) {
 }
 
 /**
- * @param {string} device
+ * sentence says in plain words why one device is not available.
+ * @param {'camera' | 'microphone'} device
  * @param {MediaProblem} problem
  * @returns {string}
  */
-function sentence(device, problem) {
+export function sentence(device, problem) {
   const Device = device[0].toUpperCase() + device.slice(1);
   switch (problem) {
     case 'denied':
@@ -89,6 +90,8 @@ function sentence(device, problem) {
       return `No ${device} was found.`;
     case 'busy':
       return `${Device} is in use by another application, or could not be started.`;
+    case 'insecure':
+      return `This page is not secure (not https:// or localhost), so your browser offers no ${device}.`;
     default:
       return `${Device} could not be started.`;
   }
@@ -246,7 +249,14 @@ export class LocalMedia extends Emitter {
   async #acquire(kind) {
     try {
       const constraints = kind === 'audio' ? { audio: this.#audioConstraints() } : { video: this.#videoConstraints() };
-      const stream = await navigator.mediaDevices.getUserMedia(constraints);
+      const stream = await navigator.mediaDevices.getUserMedia(constraints).catch((err) => {
+        // A remembered device that is gone: fall back to the default one.
+        const named = kind === 'audio' ? this.audioDeviceId : this.videoDeviceId;
+        if (!named || classifyError(err) !== 'missing') throw err;
+        if (kind === 'audio') this.audioDeviceId = '';
+        else this.videoDeviceId = '';
+        return navigator.mediaDevices.getUserMedia(kind === 'audio' ? { audio: AUDIO_CONSTRAINTS } : { video: VIDEO_CONSTRAINTS });
+      });
       const track = kind === 'audio' ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
       if (this.#stopped) {
         track?.stop();

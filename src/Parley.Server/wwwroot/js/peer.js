@@ -22,6 +22,9 @@ import { Emitter } from './emitter.js';
  * @property {RTCPeerConnectionState} connectionstate
  */
 
+/** MAX_ICE_RESTARTS bounds the ICE restarts after a failure, before giving up. */
+const MAX_ICE_RESTARTS = 1;
+
 /** KINDS is the order of the stable transceivers. */
 const KINDS = /** @type {const} */ (['audio', 'video']);
 
@@ -40,6 +43,8 @@ export class Peer extends Emitter {
   #makingOffer = false;
   #ignoreOffer = false;
   #closed = false;
+  /** #restarts counts ICE restarts since the connection last worked. */
+  #restarts = 0;
   /** @type {Promise<void>} the chain that keeps incoming messages in order */
   #chain = Promise.resolve();
   /** @type {(RTCIceCandidateInit | null)[]} candidates waiting for a remote description */
@@ -74,9 +79,13 @@ export class Peer extends Emitter {
     };
     this.pc.onconnectionstatechange = () => {
       const state = this.pc.connectionState;
+      if (state === 'connected') this.#restarts = 0;
       // The impolite side restarts ICE after a failure (a network change, a
-      // blip); perfect negotiation carries the new offer.
-      if (state === 'failed' && !this.polite) this.pc.restartIce();
+      // blip), once per failure: perfect negotiation carries the new offer.
+      if (state === 'failed' && !this.polite && this.#restarts < MAX_ICE_RESTARTS) {
+        this.#restarts++;
+        this.pc.restartIce();
+      }
       this.emit('connectionstate', state);
     };
 

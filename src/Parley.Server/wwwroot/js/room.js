@@ -4,7 +4,7 @@
 // DOM to the no-DOM modules: media.js, mesh.js (which uses signaling.js and
 // peer.js).
 
-import { LocalMedia, explainProblems } from './media.js';
+import { LocalMedia, explainProblems, sentence } from './media.js';
 import { Meeting } from './mesh.js';
 import { cleanName } from './names.js';
 import { roomFromPath } from './room-id.js';
@@ -257,13 +257,13 @@ ui.cam.addEventListener('click', () => void toggleCamera());
 async function toggleMic() {
   const on = !media.state.audio;
   await media.setMic(on);
-  if (on && !media.audioTrack) toast(explainProblems(media.audioProblem, null) || 'No microphone available.');
+  if (on && !media.audioTrack) toast(sentence('microphone', media.audioProblem ?? 'missing'));
 }
 
 async function toggleCamera() {
   const on = !media.state.video;
   await media.setCamera(on);
-  if (on && !media.videoTrack) toast(explainProblems(null, media.videoProblem) || 'No camera available.');
+  if (on && !media.videoTrack) toast(sentence('camera', media.videoProblem ?? 'missing'));
 }
 
 ui.micSelect.addEventListener('change', () => {
@@ -329,6 +329,7 @@ async function join() {
   const m = new Meeting(signalingUrl(location), media);
   m.on('participant-joined', onParticipantJoined);
   m.on('participant-left', (p) => {
+    forgetConnection(p.id);
     grid.remove(p.id);
     toast(`${p.name} left`);
   });
@@ -368,7 +369,7 @@ async function join() {
 /** @param {Participant} p */
 function onParticipantJoined(p) {
   const tile = grid.add(p.id, p.name);
-  tile.setConnection('new', 'Connecting…');
+  showConnection(p, 'new');
   applyState(p);
 }
 
@@ -381,35 +382,75 @@ function applyState(p) {
   tile.setAudio(p.state ? p.state.audio : true);
 }
 
+/** SLOW_CONNECT_MS is when "Connecting…" becomes "Still trying to reach …". */
+const SLOW_CONNECT_MS = 10_000;
+
 /**
+ * connectionNotes remembers, per participant, whether the connection has
+ * failed since it last worked (so an automatic retry does not hide that) and
+ * the timer of the slow-connect hint.
+ * @type {Map<string, {failed: boolean, timer: number}>}
+ */
+const connectionNotes = new Map();
+
+/**
+ * showConnection puts the state of the connection to `p` on their tile, in words.
  * @param {Participant} p
  * @param {RTCPeerConnectionState} state
  */
 function showConnection(p, state) {
   const tile = grid.get(p.id);
   if (!tile) return;
+  let note = connectionNotes.get(p.id);
+  if (!note) {
+    note = { failed: false, timer: 0 };
+    connectionNotes.set(p.id, note);
+  }
+  clearTimeout(note.timer);
+  const unreachable = `Cannot reach ${p.name}. A firewall or the network between you may be blocking the call.`;
   switch (state) {
     case 'new':
     case 'connecting':
+      if (note.failed) {
+        tile.setConnection('failed', `${unreachable} Trying again…`);
+        break;
+      }
       tile.setConnection(state, 'Connecting…');
+      note.timer = setTimeout(() => {
+        if (p.peer.connectionState === 'new' || p.peer.connectionState === 'connecting') {
+          tile.setConnection(p.peer.connectionState, `Still trying to reach ${p.name}…`);
+        }
+      }, SLOW_CONNECT_MS);
       break;
     case 'connected':
+      note.failed = false;
       tile.setConnection(state, '');
       break;
     case 'disconnected':
       tile.setConnection(state, 'Connection interrupted, trying again…');
       break;
     case 'failed':
-      tile.setConnection(state, `Cannot reach ${p.name}. A firewall or network between you may be blocking the call.`);
+      note.failed = true;
+      tile.setConnection(state, unreachable);
       break;
     default:
       tile.setConnection(state, '');
   }
 }
 
+/**
+ * forgetConnection drops what showConnection kept about a participant.
+ * @param {string} id
+ */
+function forgetConnection(id) {
+  clearTimeout(connectionNotes.get(id)?.timer);
+  connectionNotes.delete(id);
+}
+
 /** @param {CloseInfo} info */
 function onDisconnected(info) {
   meeting = null;
+  for (const id of [...connectionNotes.keys()]) forgetConnection(id);
   grid.removeAllExcept('self');
   if (info.byClient) return;
   let text;
