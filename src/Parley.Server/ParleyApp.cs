@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.Options;
 using Parley.Operations;
 using Parley.Signaling;
+using Parley.Turn;
 
 namespace Parley;
 
@@ -28,6 +29,7 @@ public static class ParleyApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSignaling();
         builder.Services.AddOperations();
+        builder.Services.AddIceCheck();
         builder.Services.AddHsts(static hsts => hsts.MaxAge = TimeSpan.FromDays(365));
         return builder;
     }
@@ -39,6 +41,7 @@ public static class ParleyApp
         // HSTS only on https requests (behind a TLS proxy, with forwarded headers enabled), never for localhost.
         app.UseHsts();
         app.UseWebSockets();
+        app.UseRateLimiter();
         app.UseDefaultFiles();
         app.UseStaticFiles(new StaticFileOptions
         {
@@ -49,6 +52,7 @@ public static class ParleyApp
         app.MapOperations();
         app.MapPages();
         app.MapSignaling();
+        app.MapIceCheck();
         return app;
     }
 }

@@ -64,6 +64,10 @@ public sealed class ParleyOptions
     /// <summary>Turn is the TURN server whose credentials Parley mints per participant (coturn's <c>use-auth-secret</c>).</summary>
     public TurnOptions Turn { get; } = new();
 
+    /// <summary>Requests per minute one client address may make to <c>/api/ice-servers</c> (the pre-join check). Default 10.</summary>
+    [Range(1, 100_000)]
+    public int IceCheckRequestsPerMinute { get; set; } = 10;
+
     /// <summary><c>all</c> (default) or <c>relay</c>: the ICE transport policy handed to clients.</summary>
     [RegularExpression("^(all|relay)$", ErrorMessage = "Parley:IceTransportPolicy must be 'all' or 'relay'.")]
     public string IceTransportPolicy { get; set; } = "all";

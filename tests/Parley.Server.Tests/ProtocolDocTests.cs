@@ -97,6 +97,20 @@ public sealed partial class ProtocolDocTests
         Assert.All(codes, code => Assert.Contains($"| `{code}` |", doc, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void The_connectivity_check_example_parses_with_the_servers_own_type()
+    {
+        var doc = File.ReadAllText(Path.Combine(ParleyTestServer.SourceRoot, "docs", "protocol.md"));
+        var block = Assert.Single(HttpBlock().Matches(doc)).Groups[1].Value;
+        var original = JsonNode.Parse(block);
+        var config = JsonSerializer.Deserialize(block, Strict.IceConfigMessage);
+        Assert.NotNull(config);
+        Assert.True(JsonNode.DeepEquals(original, JsonNode.Parse(JsonSerializer.Serialize(config, Strict.IceConfigMessage))));
+    }
+
+    [GeneratedRegex("```json http-response\\n(.*?)\\n```", RegexOptions.Singleline)]
+    private static partial Regex HttpBlock();
+
     [GeneratedRegex("```json\\n(.*?)\\n```", RegexOptions.Singleline)]
     private static partial Regex JsonBlock();
 }

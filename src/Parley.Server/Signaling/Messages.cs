@@ -92,6 +92,9 @@ public sealed record IceServersMessage(IReadOnlyList<IceServer> IceServers)
     [JsonPropertyOrder(-1)] public string Type => "ice-servers";
 }
 
+/// <summary>IceConfigMessage is the body of <c>GET /api/ice-servers</c>, for the pre-join connectivity check.</summary>
+public sealed record IceConfigMessage(IReadOnlyList<IceServer> IceServers, string IceTransportPolicy);
+
 /// <summary>leave, C→S: leave the room; the server closes with 1000.</summary>
 public sealed record LeaveMessage
 {
@@ -146,6 +149,7 @@ public static class ErrorCodes
 [JsonSerializable(typeof(CandidateMessage))]
 [JsonSerializable(typeof(StateMessage))]
 [JsonSerializable(typeof(IceServersMessage))]
+[JsonSerializable(typeof(IceConfigMessage))]
 [JsonSerializable(typeof(LeaveMessage))]
 [JsonSerializable(typeof(PingMessage))]
 [JsonSerializable(typeof(PongMessage))]
