@@ -118,9 +118,12 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
         await writer;
     }
 
+    // ReadLoopAsync holds no buffer while the connection is idle: it waits with a zero-byte read
+    // for the next frame header, rents a buffer for the message, and returns it once the message
+    // is handled. An idle joined connection then costs no receive buffer at all.
     private async Task<string> ReadLoopAsync(SignalingSession session, ITimer joinTimer)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
+        byte[]? buffer = null;
         var count = 0;
         var discarding = false;
         var maxBytes = _options.MaxMessageBytes;
@@ -128,7 +131,26 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
         {
             while (true)
             {
-                if (count == buffer.Length)
+                if (buffer is null)
+                {
+                    var header = await _socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token);
+                    if (header.MessageType == WebSocketMessageType.Close)
+                    {
+                        return "closed";
+                    }
+                    if (header.EndOfMessage)
+                    {
+                        // An empty message, or the empty last frame of one being skipped.
+                        if (!discarding)
+                        {
+                            Complete(session, joinTimer, [], header.MessageType);
+                        }
+                        discarding = false;
+                        continue;
+                    }
+                    buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
+                }
+                else if (count == buffer.Length)
                 {
                     // Grow to at most one byte past the limit: enough to see that a message is too big.
                     var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxBytes + 1));
@@ -141,53 +163,61 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
                 {
                     return "closed";
                 }
-                if (discarding || Volatile.Read(ref _closing) != 0)
-                {
-                    // After the server's close frame only the client's close matters.
-                    discarding = !result.EndOfMessage;
-                    count = 0;
-                    continue;
-                }
                 count += result.Count;
-                if (count > maxBytes)
+                if (discarding || Volatile.Read(ref _closing) != 0 || count > maxBytes)
                 {
-                    SignalingLog.MessageTooBig(_logger, Id, maxBytes);
-                    Close(WebSocketCloseStatus.MessageTooBig, "message too big");
+                    if (!discarding && Volatile.Read(ref _closing) == 0)
+                    {
+                        SignalingLog.MessageTooBig(_logger, Id, maxBytes);
+                        Close(WebSocketCloseStatus.MessageTooBig, "message too big");
+                    }
+                    // After the server's close frame only the client's close matters: skip the rest.
                     discarding = !result.EndOfMessage;
                     count = 0;
-                    continue;
                 }
-                if (!result.EndOfMessage)
+                else if (!result.EndOfMessage)
                 {
                     continue;
                 }
-                var close = result.MessageType == WebSocketMessageType.Text
-                    ? session.Handle(buffer.AsSpan(0, count))
-                    : session.HandleBinary();
-                _metrics.Received(count);
-                count = 0;
-                if (session.IsJoined)
+                else
                 {
-                    joinTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                    Complete(session, joinTimer, buffer.AsSpan(0, count), result.MessageType);
                 }
-                if (close is { Reason: var reason })
+                if (result.EndOfMessage)
                 {
-                    session.End(reason == SessionCloseReason.Leave ? "leave" : "abuse");
-                    Close(
-                        reason == SessionCloseReason.Leave ? WebSocketCloseStatus.NormalClosure : WebSocketCloseStatus.PolicyViolation,
-                        reason == SessionCloseReason.Leave ? "bye" : "rate limit exceeded");
-                }
-                if (buffer.Length > InitialBufferBytes)
-                {
-                    // Shrink after a large message so an idle connection holds only a small buffer.
                     ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
+                    buffer = null;
+                    count = 0;
                 }
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    // Complete hands one whole message to the session and acts on its answer.
+    private void Complete(SignalingSession session, ITimer joinTimer, ReadOnlySpan<byte> message, WebSocketMessageType type)
+    {
+        if (Volatile.Read(ref _closing) != 0)
+        {
+            return;
+        }
+        _metrics.Received(message.Length);
+        var close = type == WebSocketMessageType.Text ? session.Handle(message) : session.HandleBinary();
+        if (session.IsJoined)
+        {
+            joinTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+        if (close is { Reason: var reason })
+        {
+            var leave = reason == SessionCloseReason.Leave;
+            session.End(leave ? "leave" : "abuse");
+            Close(leave ? WebSocketCloseStatus.NormalClosure : WebSocketCloseStatus.PolicyViolation, leave ? "bye" : "rate limit exceeded");
         }
     }
 
