@@ -271,6 +271,32 @@ public sealed class SignalingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_message_in_several_frames_is_assembled_and_an_empty_frame_is_handled()
+    {
+        await using var client = await SignalingClient.ConnectAsync(_server.WebSocketUri, Ct);
+        var socket = client.Socket;
+        await socket.SendAsync("{\"type\":"u8.ToArray(), WebSocketMessageType.Text, false, Ct);
+        await socket.SendAsync(Array.Empty<byte>(), WebSocketMessageType.Text, false, Ct);
+        await socket.SendAsync("\"pi"u8.ToArray(), WebSocketMessageType.Text, false, Ct);
+        await socket.SendAsync("ng\"}"u8.ToArray(), WebSocketMessageType.Text, true, Ct);
+        Assert.Equal("pong", (await client.ReceiveAsync(Ct)).GetProperty("type").GetString());
+        await socket.SendAsync(Array.Empty<byte>(), WebSocketMessageType.Text, true, Ct);
+        await client.ReceiveErrorAsync("bad-json", Ct);
+    }
+
+    [Fact]
+    public async Task A_message_too_big_in_several_frames_closes_with_1009()
+    {
+        await using var client = await SignalingClient.ConnectAsync(_server.WebSocketUri, Ct);
+        var chunk = new byte[40 * 1024];
+        Array.Fill(chunk, (byte)'x');
+        await client.Socket.SendAsync(chunk, WebSocketMessageType.Text, false, Ct);
+        await client.Socket.SendAsync(chunk, WebSocketMessageType.Text, false, Ct);
+        await client.Socket.SendAsync(Array.Empty<byte>(), WebSocketMessageType.Text, true, Ct);
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, await client.ExpectCloseAsync(Ct));
+    }
+
+    [Fact]
     public async Task Ping_is_answered_with_pong_before_and_after_join()
     {
         await using var client = await SignalingClient.ConnectAsync(_server.WebSocketUri, Ct);
