@@ -24,6 +24,7 @@ internal sealed partial class SignalingSession
     private readonly ILogger _logger;
     private readonly ParleyMetrics _metrics;
     private readonly long _started;
+    private readonly RelayRewriter _rewriter = new();
     private TokenBucket _bucket;
     private long _abuseWindowStart;
     private int _abuseCount;
@@ -81,9 +82,7 @@ internal sealed partial class SignalingSession
         }
         return kind switch
         {
-            MessageKind.Offer => HandleOffer(utf8, id, _self),
-            MessageKind.Answer => HandleAnswer(utf8, id, _self),
-            MessageKind.Candidate => HandleCandidate(utf8, id, _self),
+            MessageKind.Offer or MessageKind.Answer or MessageKind.Candidate => HandleRelay(utf8, kind, id, _self),
             MessageKind.State => HandleState(utf8, id, _self),
             _ => throw new InvalidOperationException($"Unhandled message kind {kind}."),
         };
@@ -177,47 +176,14 @@ internal sealed partial class SignalingSession
         }
     }
 
-    private SessionClose? HandleOffer(ReadOnlySpan<byte> utf8, string? id, Participant self)
+    private SessionClose? HandleRelay(ReadOnlySpan<byte> utf8, MessageKind kind, string? id, Participant self)
     {
-        if (!TryRead(utf8, Json.OfferMessage, id, out var offer, out var close))
+        var frame = _rewriter.Rewrite(utf8, kind, self.Id, out var to, out var problem);
+        if (frame is null)
         {
-            return close;
+            return Reject(ErrorCodes.BadRequest, problem!, id);
         }
-        if (offer.To is null || offer.Sdp is null)
-        {
-            return Reject(ErrorCodes.BadRequest, "offer needs \"to\" and \"sdp\" strings.", id);
-        }
-        return Relay(self, offer.To, Serialize(offer with { To = null, From = self.Id }, Json.OfferMessage), id, "offer");
-    }
-
-    private SessionClose? HandleAnswer(ReadOnlySpan<byte> utf8, string? id, Participant self)
-    {
-        if (!TryRead(utf8, Json.AnswerMessage, id, out var answer, out var close))
-        {
-            return close;
-        }
-        if (answer.To is null || answer.Sdp is null)
-        {
-            return Reject(ErrorCodes.BadRequest, "answer needs \"to\" and \"sdp\" strings.", id);
-        }
-        return Relay(self, answer.To, Serialize(answer with { To = null, From = self.Id }, Json.AnswerMessage), id, "answer");
-    }
-
-    private SessionClose? HandleCandidate(ReadOnlySpan<byte> utf8, string? id, Participant self)
-    {
-        if (!TryRead(utf8, Json.CandidateMessage, id, out var candidate, out var close))
-        {
-            return close;
-        }
-        if (candidate.To is null)
-        {
-            return Reject(ErrorCodes.BadRequest, "candidate needs a \"to\" string.", id);
-        }
-        if (candidate.Candidate is { Candidate: null })
-        {
-            return Reject(ErrorCodes.BadRequest, "candidate.candidate must be a string (or the whole candidate null for end of candidates).", id);
-        }
-        return Relay(self, candidate.To, Serialize(candidate with { To = null, From = self.Id }, Json.CandidateMessage), id, "candidate");
+        return Relay(self, to!, frame, id, kind switch { MessageKind.Offer => "offer", MessageKind.Answer => "answer", _ => "candidate" });
     }
 
     private SessionClose? HandleState(ReadOnlySpan<byte> utf8, string? id, Participant self)
