@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test.sh builds Parley and runs every test: the server's unit and integration tests, then the
-# browser tests in Chromium. As root it installs what is missing (Debian's chromium) and runs the
+# test.sh builds Parley and runs every test: the server's unit and integration tests, the
+# network tests against Debian's coturn, then the browser tests in Chromium. As root it installs what is missing (Debian's chromium) and runs the
 # tests inside a network namespace of their own that holds only loopback, so no browser or
 # WebRTC traffic can leave the machine. Without root the tests run directly.
 #
@@ -68,7 +68,7 @@ if ((healthy == 0)); then
   status=1
 fi
 
-for project in tests/Parley.Server.Tests tests/Parley.Browser.Tests; do
+for project in tests/Parley.Server.Tests tests/Parley.Network.Tests tests/Parley.Browser.Tests; do
   log "testing $project"
   "${run[@]}" dotnet test "$project" --no-build --nologo \
     --logger "trx;LogFilePrefix=$(basename "$project")" --results-directory "$results" "$@" || status=1

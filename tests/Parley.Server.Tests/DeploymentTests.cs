@@ -11,7 +11,7 @@ namespace Parley.Server.Tests;
 /// setting it passes is a real configuration key that makes Parley start, and every option it
 /// passes to coturn is one coturn knows.
 /// </summary>
-public sealed class DeploymentTests
+public sealed partial class DeploymentTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private static readonly string[] AspNetCoreVariables = ["ASPNETCORE_URLS", "ASPNETCORE_FORWARDEDHEADERS_ENABLED"];
@@ -73,19 +73,61 @@ public sealed class DeploymentTests
     }
 
     [Fact]
-    public async Task Every_option_compose_passes_to_coturn_is_one_coturn_knows()
+    public async Task Every_option_compose_passes_to_coturn_is_one_coturn_knows_and_the_secret_is_not_among_them()
     {
         var (code, output) = await ComposeConfig(Env);
         Assert.True(code == 0, output);
-        var command = ((YamlSequenceNode)((YamlMappingNode)Services(output)["coturn"])["command"]).Children
-            .Select(n => ((YamlScalarNode)n).Value!).ToList();
+        var coturn = (YamlMappingNode)Services(output)["coturn"];
+        var script = string.Join('\n', ((YamlSequenceNode)coturn["entrypoint"]).Children.Select(n => ((YamlScalarNode)n).Value!));
+        Assert.DoesNotContain("compose-test-secret", script, StringComparison.Ordinal);
+        Assert.Contains("static-auth-secret=%s", script, StringComparison.Ordinal);
+        Assert.Equal("compose-test-secret", ((YamlScalarNode)((YamlMappingNode)coturn["environment"])["TURN_SECRET"]).Value);
+
         var help = await Run("turnserver", ["--help"]);
-        foreach (var option in command.Where(a => a.StartsWith('-')))
+        var options = CoturnOption().Matches(script).Select(m => m.Value).Distinct().ToList();
+        Assert.Contains("--external-ip", options);
+        foreach (var option in options)
         {
-            var name = option.Split('=')[0];
-            Assert.True(help.Output.Contains(name, StringComparison.Ordinal), $"coturn does not know {name}");
+            Assert.True(help.Output.Contains(option, StringComparison.Ordinal), $"coturn does not know {option}");
         }
-        Assert.Contains("--static-auth-secret=compose-test-secret", command);
+        // static-auth-secret, appended to the config at start, is a setting coturn knows too.
+        Assert.Contains("--static-auth-secret", help.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_coturn_start_script_appends_the_secret_and_stops_without_one()
+    {
+        var (code, output) = await ComposeConfig(Env);
+        Assert.True(code == 0, output);
+        var coturn = (YamlMappingNode)Services(output)["coturn"];
+        // `config` prints a compose file, so "$" is still escaped as "$$"; the container sees "$".
+        var script = ((YamlScalarNode)((YamlSequenceNode)coturn["entrypoint"]).Children[2]).Value!.Replace("$$", "$", StringComparison.Ordinal);
+        var dir = Directory.CreateTempSubdirectory("parley-coturn-start-");
+        try
+        {
+            // Run the script as the container would, with turnserver replaced by a stub that prints its config.
+            var conf = Path.Combine(ParleyTestServer.SourceRoot, "deploy", "coturn", "turnserver.conf");
+            var local = script.Replace("/etc/coturn/turnserver.conf", conf, StringComparison.Ordinal)
+                .Replace("/run/coturn/", dir.FullName + "/", StringComparison.Ordinal)
+                .Replace("exec turnserver -c", "exec cat", StringComparison.Ordinal)
+                .Replace(" --external-ip=\"$PARLEY_EXTERNAL_IP\"", "", StringComparison.Ordinal);
+            var ran = await Run("/bin/sh", ["-c", $"TURN_SECRET=s3cret PARLEY_EXTERNAL_IP=203.0.113.10; export TURN_SECRET PARLEY_EXTERNAL_IP; {local}"]);
+            Assert.Equal(0, ran.Code);
+            Assert.EndsWith("static-auth-secret=s3cret\n", ran.Output, StringComparison.Ordinal);
+            if (!OperatingSystem.IsLinux())
+            {
+                Assert.Fail("the deployment runs on Linux");
+                return;
+            }
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir.FullName, "turnserver.conf")));
+
+            var unset = await Run("/bin/sh", ["-c", local]);
+            Assert.NotEqual(0, unset.Code);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]
@@ -105,6 +147,9 @@ public sealed class DeploymentTests
         using var bad = new StringWriter();
         Assert.Equal(2, await HealthCheck.RunAsync([HealthCheck.Flag, "not a url"], bad));
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("--[a-z][a-z0-9-]*")]
+    private static partial System.Text.RegularExpressions.Regex CoturnOption();
 
     private static YamlMappingNode Services(string yaml)
     {
