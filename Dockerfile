@@ -17,8 +17,7 @@ WORKDIR /app
 COPY --from=build /app ./
 # APP_UID is the unprivileged "app" user the .NET images define.
 USER $APP_UID
-ENV ASPNETCORE_URLS=http://+:8080 \
-    DOTNET_gcServer=0
+ENV ASPNETCORE_URLS=http://+:8080
 EXPOSE 8080
 # No curl in the runtime image: Parley checks its own /healthz.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \

@@ -21,6 +21,8 @@ public static class ParleyApp
         {
             builder.WebHost.UseUrls(DefaultUrl);
         }
+        // ListenBacklog is read before the options are validated: Kestrel's transport is configured first.
+        builder.WebHost.UseSockets(o => o.Backlog = config.GetValue($"{ParleyOptions.SectionName}:{nameof(ParleyOptions.ListenBacklog)}", 4096));
         builder.Services.AddOptions<ParleyOptions>()
             .BindConfiguration(ParleyOptions.SectionName)
             .ValidateOnStart();

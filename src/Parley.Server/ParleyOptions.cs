@@ -55,6 +55,10 @@ public sealed class ParleyOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Pending TCP connections the listener queues (Kestrel's default is 512): a reconnect storm needs more. Also raise net.core.somaxconn.</summary>
+    [Range(16, 65535)]
+    public int ListenBacklog { get; set; } = 4096;
+
     /// <summary>Origins, besides the server's own, whose pages may open the signaling WebSocket (e.g. <c>https://meet.example.org</c>).</summary>
     public IList<string> AllowedOrigins { get; } = [];
 

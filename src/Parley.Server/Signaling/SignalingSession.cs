@@ -24,7 +24,10 @@ internal sealed partial class SignalingSession
     private readonly ILogger _logger;
     private readonly ParleyMetrics _metrics;
     private readonly long _started;
-    private readonly RelayRewriter _rewriter = new();
+    // t_rewriter is one rewriter per thread, not per session: Handle never awaits, so a thread
+    // uses it for one message at a time, and an idle connection holds no rewriter buffer.
+    [ThreadStatic]
+    private static RelayRewriter? t_rewriter;
     private TokenBucket _bucket;
     private long _abuseWindowStart;
     private int _abuseCount;
@@ -178,7 +181,7 @@ internal sealed partial class SignalingSession
 
     private SessionClose? HandleRelay(ReadOnlySpan<byte> utf8, MessageKind kind, string? id, Participant self)
     {
-        var frame = _rewriter.Rewrite(utf8, kind, self.Id, out var to, out var problem);
+        var frame = (t_rewriter ??= new RelayRewriter()).Rewrite(utf8, kind, self.Id, out var to, out var problem);
         if (frame is null)
         {
             return Reject(ErrorCodes.BadRequest, problem!, id);

@@ -39,8 +39,10 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
         _options = options;
         _time = time;
         _logger = logger;
-        _abort = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
-        _writeDeadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        // Sources with a TimeProvider allocate a timer each; with the system clock, plain ones make
+        // theirs only when a deadline is first set, so an idle connection holds none.
+        _abort = time == TimeProvider.System ? new CancellationTokenSource() : new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        _writeDeadline = time == TimeProvider.System ? new CancellationTokenSource() : new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
     }
 
     /// <summary>Id names the connection in logs (the request's trace identifier).</summary>
@@ -83,7 +85,7 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
     {
         using var onAbort = requestAborted.UnsafeRegister(static c => ((WebSocketConnection)c!).Abort(), this);
         var writer = Task.Run(WriteLoopAsync, CancellationToken.None);
-        var joinTimer = _time.CreateTimer(static state =>
+        using var joinTimer = _time.CreateTimer(static state =>
         {
             var (connection, session) = ((WebSocketConnection, SignalingSession))state!;
             if (!session.IsJoined)
@@ -107,7 +109,6 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
         }
         finally
         {
-            await joinTimer.DisposeAsync();
             session.End(why);
             Close(_socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, "");
         }
@@ -211,7 +212,7 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
         var close = type == WebSocketMessageType.Text ? session.Handle(message) : session.HandleBinary();
         if (session.IsJoined)
         {
-            joinTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            joinTimer.Dispose();
         }
         if (close is { Reason: var reason })
         {
@@ -229,9 +230,11 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
         {
             while (await reader.WaitToReadAsync(_abort.Token))
             {
+                // One deadline per drain of the queue, not per frame: the whole backlog (at most
+                // OutboundQueueLimit frames) must go out within WriteTimeout.
+                _writeDeadline.CancelAfter(_options.WriteTimeout);
                 while (reader.TryRead(out var item))
                 {
-                    _writeDeadline.CancelAfter(_options.WriteTimeout);
                     if (item.CloseStatus is { } status)
                     {
                         if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
@@ -245,10 +248,10 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
                     Interlocked.Decrement(ref _queued);
                     await _socket.SendAsync(item.Frame, WebSocketMessageType.Text, endOfMessage: true, _writeDeadline.Token);
                     _metrics.Sent(item.Frame.Length);
-                    if (!_writeDeadline.TryReset())
-                    {
-                        throw new OperationCanceledException("Write deadline passed.");
-                    }
+                }
+                if (!_writeDeadline.TryReset())
+                {
+                    throw new OperationCanceledException("Write deadline passed.");
                 }
             }
             // Completed without a close frame: the connection was dropped.

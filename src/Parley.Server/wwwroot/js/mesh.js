@@ -7,6 +7,11 @@
 // Who starts: the newcomer, who learns the members from `joined.peers`,
 // creates the transceivers and so makes the first offer to each of them
 // (impolite); members create their side on `peer-joined` and wait (polite).
+//
+// ICE configuration: the servers and policy come from `joined`; fresh TURN
+// credentials (`ice-servers`) go to every connection and to the ones made
+// later. Relay-only mode (a per-user privacy choice) forces the policy
+// `relay`, so no other participant learns this device's IP addresses.
 
 import { Emitter } from './emitter.js';
 import { Peer } from './peer.js';
@@ -18,6 +23,7 @@ import { SignalingClient } from './signaling.js';
 /** @typedef {import('./signaling.js').CloseInfo} CloseInfo */
 /** @typedef {import('./signaling.js').ErrorMessage} ErrorMessage */
 /** @typedef {import('./media.js').LocalMedia} LocalMedia */
+/** @typedef {import('./peer.js').PeerState} PeerState */
 
 /**
  * @typedef {object} Participant
@@ -33,7 +39,7 @@ import { SignalingClient } from './signaling.js';
  * @property {Participant} participant-left
  * @property {Participant} participant-state
  * @property {{participant: Participant, stream: MediaStream}} participant-stream
- * @property {{participant: Participant, state: RTCPeerConnectionState}} participant-connection
+ * @property {{participant: Participant, state: PeerState}} participant-connection
  * @property {ErrorMessage} server-error an error not tied to a request (e.g. rate-limited)
  * @property {CloseInfo} disconnected the meeting is over (left, or the connection was lost); every peer
  *   connection is closed and no participant-left events precede this one
@@ -56,15 +62,27 @@ export class Meeting extends Emitter {
   /** @type {(() => void)[]} */
   #unsubscribe = [];
   #over = false;
+  #relayOnly;
 
   /**
    * @param {string} url signaling WebSocket URL
    * @param {LocalMedia} media local camera and microphone
+   * @param {{relayOnly?: boolean}} [options] relayOnly: media only through the TURN relay, whatever the server's default
    */
-  constructor(url, media) {
+  constructor(url, media, { relayOnly = false } = {}) {
     super();
     this.#signaling = new SignalingClient(url);
     this.#media = media;
+    this.#relayOnly = relayOnly;
+  }
+
+  /**
+   * rtcConfig is the configuration new peer connections get: the latest ICE
+   * servers and the transport policy in force.
+   * @returns {RTCConfiguration}
+   */
+  get rtcConfig() {
+    return { ...this.#rtcConfig };
   }
 
   /**
@@ -91,7 +109,7 @@ export class Meeting extends Emitter {
     this.self = joined.self;
     this.#rtcConfig = {
       iceServers: joined.iceServers ?? [],
-      iceTransportPolicy: joined.iceTransportPolicy ?? 'all',
+      iceTransportPolicy: this.#relayOnly || joined.iceTransportPolicy === 'relay' ? 'relay' : 'all',
     };
 
     s.on('peer-joined', ({ peer }) => this.#add(peer, false));
@@ -104,6 +122,12 @@ export class Meeting extends Emitter {
       if (!p) return;
       p.state = { audio: Boolean(msg.audio), video: Boolean(msg.video), screen: Boolean(msg.screen), hand: Boolean(msg.hand) };
       this.emit('participant-state', p);
+    });
+    s.on('ice-servers', ({ iceServers }) => {
+      // Same policy, fresh credentials: for new connections and, through
+      // setConfiguration, for the next ICE restart of the existing ones.
+      this.#rtcConfig = { ...this.#rtcConfig, iceServers };
+      for (const p of this.participants.values()) p.peer.setIceServers(iceServers);
     });
     s.on('error', (msg) => {
       // unknown-peer: the peer left while our message was on its way; harmless.

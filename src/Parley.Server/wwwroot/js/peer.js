@@ -9,6 +9,14 @@
 // stay sendrecv for the life of the call, even without a local track, so a
 // receive-only participant still receives, and turning the camera off and on
 // is sender.replaceTrack() with no renegotiation.
+//
+// When ICE fails, either side restarts it (restartIce(): the new offer goes
+// through perfect negotiation like any other) and the Peer reports
+// 'retrying' until the connection works again or the restart fails too, when
+// it reports 'failed' and gives up. Gathering that ends without a single
+// local candidate counts as a failure too: it is what relay-only mode gets
+// from a TURN server that refuses it or cannot be reached, and the browser
+// never reports that as 'failed' (the connection just stays 'new').
 
 import { Emitter } from './emitter.js';
 
@@ -17,13 +25,34 @@ import { Emitter } from './emitter.js';
 /** @typedef {'audio' | 'video'} MediaKind */
 
 /**
+ * PeerState is the RTCPeerConnectionState, plus 'retrying': the connection
+ * failed since it last worked and an ICE restart is under way. 'failed'
+ * means the restarts failed too: the Peer has given up.
+ * @typedef {RTCPeerConnectionState | 'retrying'} PeerState
+ */
+
+/**
  * @typedef {object} PeerEvents
  * @property {MediaStream} stream the remote media stream got a new track
- * @property {RTCPeerConnectionState} connectionstate
+ * @property {PeerState} connectionstate
  */
 
 /** MAX_ICE_RESTARTS bounds the ICE restarts after a failure, before giving up. */
 const MAX_ICE_RESTARTS = 1;
+
+/**
+ * RESTART_TIMEOUT_MS is how long an ICE restart may take to connect before
+ * the Peer gives up on it. Chrome fails unanswered checks after about 15 s by
+ * itself; this bounds the restarts that never get that far (no answer, no
+ * candidate pair to check), which would otherwise say "retrying" for ever.
+ */
+const RESTART_TIMEOUT_MS = 30_000;
+
+/**
+ * GIVE_UP_DELAY_MS is how long a failure must last before the Peer gives up:
+ * Chrome reports 'failed' for a moment while it applies an ICE restart.
+ */
+const GIVE_UP_DELAY_MS = 1_500;
 
 /** KINDS is the order of the stable transceivers. */
 const KINDS = /** @type {const} */ (['audio', 'video']);
@@ -45,6 +74,16 @@ export class Peer extends Emitter {
   #closed = false;
   /** #restarts counts ICE restarts since the connection last worked. */
   #restarts = 0;
+  /** #troubled is true when the connection has failed since it last worked. */
+  #troubled = false;
+  /** @type {PeerState} */
+  #state = 'new';
+  #restartTimer = 0;
+  #giveUpTimer = 0;
+  /** #localCandidates counts the candidates of the current gathering. */
+  #localCandidates = 0;
+  /** #noRoute is true when the last gathering ended without any local candidate. */
+  #noRoute = false;
   /** @type {Promise<void>} the chain that keeps incoming messages in order */
   #chain = Promise.resolve();
   /** @type {(RTCIceCandidateInit | null)[]} candidates waiting for a remote description */
@@ -70,24 +109,24 @@ export class Peer extends Emitter {
     this.pc = new RTCPeerConnection(config);
 
     this.pc.onnegotiationneeded = () => this.#negotiate();
+    this.pc.onicegatheringstatechange = () => {
+      if (this.pc.iceGatheringState !== 'gathering') return;
+      this.#localCandidates = 0;
+      this.#noRoute = false;
+    };
     this.pc.onicecandidate = ({ candidate }) => {
+      if (candidate) this.#localCandidates++;
       this.#signal({ type: 'candidate', to: this.id, candidate: candidate ? candidate.toJSON() : null });
+      if (!candidate && this.#localCandidates === 0 && !this.#closed) {
+        this.#noRoute = true;
+        this.#onFailure();
+      }
     };
     this.pc.ontrack = ({ track }) => {
       if (!this.remoteStream.getTracks().includes(track)) this.remoteStream.addTrack(track);
       this.emit('stream', this.remoteStream);
     };
-    this.pc.onconnectionstatechange = () => {
-      const state = this.pc.connectionState;
-      if (state === 'connected') this.#restarts = 0;
-      // The impolite side restarts ICE after a failure (a network change, a
-      // blip), once per failure: perfect negotiation carries the new offer.
-      if (state === 'failed' && !this.polite && this.#restarts < MAX_ICE_RESTARTS) {
-        this.#restarts++;
-        this.pc.restartIce();
-      }
-      this.emit('connectionstate', state);
-    };
+    this.pc.onconnectionstatechange = () => this.#onConnectionState();
 
     if (initiator) {
       for (const kind of KINDS) {
@@ -96,9 +135,38 @@ export class Peer extends Emitter {
     }
   }
 
-  /** connectionState is the RTCPeerConnection's connection state. */
+  /** connectionState is the last PeerState reported. */
   get connectionState() {
-    return this.pc.connectionState;
+    return this.#state;
+  }
+
+  /**
+   * noRoute is true when this side found no way out at all: its last
+   * gathering ended without a candidate (in relay-only mode: the TURN server
+   * could not be used).
+   */
+  get noRoute() {
+    return this.#noRoute;
+  }
+
+  /**
+   * setIceServers makes `iceServers` (fresh TURN credentials) the ones the
+   * next ICE restart uses, keeping the rest of the configuration (the
+   * transport policy). A connection that is down right now restarts at once
+   * with them.
+   * @param {RTCIceServer[]} iceServers
+   */
+  setIceServers(iceServers) {
+    if (this.#closed) return;
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+    } catch (err) {
+      console.warn(`parley: peer ${this.id}: new ICE servers refused`, err);
+      return;
+    }
+    const state = this.pc.connectionState;
+    if (state === 'failed' || this.#state === 'failed') this.#restartIce();
+    else if (state === 'disconnected') this.pc.restartIce();
   }
 
   /**
@@ -130,12 +198,90 @@ export class Peer extends Emitter {
   close() {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#restartTimer);
+    clearTimeout(this.#giveUpTimer);
     this.pc.onnegotiationneeded = null;
+    this.pc.onicegatheringstatechange = null;
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;
     this.pc.onconnectionstatechange = null;
     this.pc.close();
     this.clearListeners();
+  }
+
+  #onConnectionState() {
+    if (this.#closed) return;
+    const state = this.pc.connectionState;
+    if (state !== 'failed') clearTimeout(this.#giveUpTimer);
+    switch (state) {
+      case 'connected':
+        this.#restarts = 0;
+        this.#troubled = false;
+        clearTimeout(this.#restartTimer);
+        this.#setState(state);
+        return;
+      case 'failed':
+        this.#onFailure();
+        return;
+      case 'new':
+      case 'connecting':
+      case 'disconnected':
+        // After a failure, any new attempt (ours or the other side's restart) is a retry.
+        this.#setState(this.#troubled ? 'retrying' : state);
+        return;
+      default:
+        this.#setState(state);
+    }
+  }
+
+  /**
+   * onFailure restarts ICE, or gives up when the restarts since the
+   * connection last worked are used up. Either side restarts after a failure
+   * (a network change, a blip, a TURN credential that expired): whichever
+   * offers first, perfect negotiation carries it, and the other side's
+   * answer restarts too.
+   */
+  #onFailure() {
+    this.#troubled = true;
+    if (this.#restarts < MAX_ICE_RESTARTS) {
+      this.#restarts++;
+      this.#restartIce();
+      return;
+    }
+    clearTimeout(this.#giveUpTimer);
+    this.#giveUpTimer = setTimeout(() => {
+      if (this.#failing()) this.#giveUp();
+    }, GIVE_UP_DELAY_MS);
+    this.#setState('retrying');
+  }
+
+  /** failing is true while the connection is failed or has no route. */
+  #failing() {
+    return !this.#closed && (this.pc.connectionState === 'failed' || this.#noRoute);
+  }
+
+  /** restartIce starts an ICE restart and reports 'retrying' until it works or fails. */
+  #restartIce() {
+    this.#troubled = true;
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = setTimeout(() => {
+      if (!this.#closed && this.pc.connectionState !== 'connected') this.#giveUp();
+    }, RESTART_TIMEOUT_MS);
+    this.pc.restartIce();
+    this.#setState('retrying');
+  }
+
+  #giveUp() {
+    clearTimeout(this.#restartTimer);
+    clearTimeout(this.#giveUpTimer);
+    this.#setState('failed');
+  }
+
+  /** @param {PeerState} state */
+  #setState(state) {
+    if (state === this.#state) return;
+    this.#state = state;
+    this.emit('connectionstate', state);
   }
 
   async #negotiate() {

@@ -2,8 +2,9 @@
 // room.js runs the meeting page /r/{room}: pre-join (preview, name, devices),
 // the meeting (tiles, controls, messages), and what comes after. It wires the
 // DOM to the no-DOM modules: media.js, mesh.js (which uses signaling.js and
-// peer.js).
+// peer.js), diagnostics.js (the ICE servers and the connection check).
 
+import { IceConfigError, checkConnectivity, fetchIceConfig, hasTurnServer } from './diagnostics.js';
 import { LocalMedia, explainProblems, sentence } from './media.js';
 import { Meeting } from './mesh.js';
 import { cleanName } from './names.js';
@@ -13,11 +14,16 @@ import { TileGrid, initial } from './tiles.js';
 
 /** @typedef {import('./mesh.js').Participant} Participant */
 /** @typedef {import('./signaling.js').CloseInfo} CloseInfo */
+/** @typedef {import('./peer.js').PeerState} PeerState */
+/** @typedef {import('./diagnostics.js').IceConfig} IceConfig */
+/** @typedef {import('./diagnostics.js').ConnectivityReport} ConnectivityReport */
+/** @typedef {import('./diagnostics.js').PathStatus} PathStatus */
 
 const STORAGE = {
   name: 'parley.name',
   audioDevice: 'parley.audioDevice',
   videoDevice: 'parley.videoDevice',
+  relayOnly: 'parley.relayOnly',
 };
 
 /**
@@ -74,6 +80,15 @@ const ui = {
   nameError: byId('name-error', HTMLParagraphElement),
   micSelect: byId('mic-select', HTMLSelectElement),
   camSelect: byId('cam-select', HTMLSelectElement),
+  relayOnly: byId('relay-only', HTMLInputElement),
+  relayHelp: byId('relay-help', HTMLParagraphElement),
+  relayNotice: byId('relay-notice', HTMLParagraphElement),
+  check: byId('check', HTMLButtonElement),
+  checkStatus: byId('check-status', HTMLParagraphElement),
+  checkResults: byId('check-results', HTMLUListElement),
+  checkDirect: byId('check-direct', HTMLLIElement),
+  checkStun: byId('check-stun', HTMLLIElement),
+  checkRelay: byId('check-relay', HTMLLIElement),
   mediaNotice: byId('media-notice', HTMLParagraphElement),
   joinError: byId('join-error', HTMLParagraphElement),
   join: byId('join', HTMLButtonElement),
@@ -81,6 +96,7 @@ const ui = {
   banner: byId('banner', HTMLDivElement),
   bannerText: byId('banner-text', HTMLSpanElement),
   rejoin: byId('rejoin', HTMLButtonElement),
+  meetingNotice: byId('meeting-notice', HTMLParagraphElement),
   grid: byId('grid', HTMLDivElement),
   mic: byId('mic', HTMLButtonElement),
   cam: byId('cam', HTMLButtonElement),
@@ -162,6 +178,16 @@ function startPrejoin() {
     .start({ audioDeviceId: recall(STORAGE.audioDevice), videoDeviceId: recall(STORAGE.videoDevice) })
     .catch((err) => console.error('parley: media start failed', err));
   mediaReady.then(() => renderMedia());
+  ui.relayOnly.checked = recall(STORAGE.relayOnly) === '1';
+  renderRelay();
+  // The server's policy and servers, to lock the toggle or warn before joining;
+  // without them the page just learns it all from `joined`.
+  fetchIceConfig()
+    .then((config) => {
+      iceConfig = config;
+      renderRelay();
+    })
+    .catch((err) => console.warn('parley: no ICE configuration before joining', err));
   if (!ui.name.value) ui.name.focus();
 }
 
@@ -275,6 +301,126 @@ ui.camSelect.addEventListener('change', () => {
   void media.selectDevice('video', ui.camSelect.value);
 });
 
+// ---------------------------------------------------------------------------
+// Relay-only mode and the connection check
+
+/**
+ * iceConfig is what the server last said about its ICE servers and policy
+ * (GET /api/ice-servers, then `joined`); null until it answers.
+ * @type {IceConfig | null}
+ */
+let iceConfig = null;
+
+const RELAY_HELP = "Hides your IP address from others by routing media through the server's relay; may add delay.";
+
+/** relayForced is true when the server makes every call relay-only. */
+function relayForced() {
+  return iceConfig?.iceTransportPolicy === 'relay';
+}
+
+/** relayWanted is true when this page's calls use only the relay. */
+function relayWanted() {
+  return relayForced() || ui.relayOnly.checked;
+}
+
+/** renderRelay shows the relay-only toggle: locked on when the server insists, and whether it can work. */
+function renderRelay() {
+  const forced = relayForced();
+  if (forced) ui.relayOnly.checked = true;
+  ui.relayOnly.disabled = forced;
+  ui.relayHelp.textContent = forced ? `${RELAY_HELP} This server always does this.` : RELAY_HELP;
+  const broken = relayWanted() && iceConfig !== null && !hasTurnServer(iceConfig.iceServers);
+  ui.relayNotice.textContent = broken
+    ? 'This server has no relay (TURN) server, so with relay-only mode on, calls cannot connect. Turn it off to talk with others.'
+    : '';
+  ui.relayNotice.hidden = !broken;
+}
+
+ui.relayOnly.addEventListener('change', () => {
+  remember(STORAGE.relayOnly, ui.relayOnly.checked ? '1' : '');
+  renderRelay();
+});
+
+/** @type {Record<PathStatus, string>} */
+const PATH_WORDS = {
+  available: 'available',
+  unavailable: 'not available',
+  unconfigured: 'not configured on this server',
+};
+
+/**
+ * checkSummary says in plain words what a connection check means for calls.
+ * @param {ConnectivityReport} report
+ * @param {boolean} relayOnly
+ * @returns {string}
+ */
+function checkSummary(report, relayOnly) {
+  if (relayOnly) {
+    return report.relay === 'available'
+      ? 'The relay answers: calls in relay-only mode should connect.'
+      : 'Relay-only mode is on but the relay cannot be used from here, so calls cannot connect.';
+  }
+  if (report.relay === 'available') return 'Calls should connect from any network.';
+  if (report.stun === 'available') {
+    return 'Calls should connect from most networks; a strict firewall on either side may still block them.';
+  }
+  if (report.direct === 'available') {
+    return 'Calls can connect only with people whose network reaches yours directly, such as the same network.';
+  }
+  return 'This browser found no way to connect, so calls cannot work from here.';
+}
+
+/**
+ * showPath puts one path's result on its line of the check results.
+ * @param {HTMLLIElement} item
+ * @param {PathStatus} status
+ */
+function showPath(item, status) {
+  item.dataset.status = status;
+  const result = item.querySelector('.path-result');
+  if (result) result.textContent = PATH_WORDS[status];
+}
+
+/** runCheck gathers candidates with the room's ICE servers and shows which paths work. */
+async function runCheck() {
+  ui.check.disabled = true;
+  ui.checkResults.hidden = true;
+  ui.checkStatus.textContent = 'Checking your connection…';
+  try {
+    let config;
+    try {
+      config = await fetchIceConfig();
+    } catch (err) {
+      console.warn('parley: connection check: no ICE configuration', err);
+      ui.checkStatus.textContent =
+        err instanceof IceConfigError && err.status === 429
+          ? "Couldn't run the check: too many checks from your network just now. Try again in a minute."
+          : "Couldn't run the check: the server did not send its connection settings. You can still join.";
+      return;
+    }
+    iceConfig = config;
+    renderRelay();
+    /** @type {ConnectivityReport} */
+    let report;
+    try {
+      report = await checkConnectivity(config.iceServers);
+    } catch (err) {
+      console.warn('parley: connection check failed', err);
+      ui.checkStatus.textContent = "Couldn't run the check: this browser could not look for connections.";
+      return;
+    }
+    showPath(ui.checkDirect, report.direct);
+    showPath(ui.checkStun, report.stun);
+    showPath(ui.checkRelay, report.relay);
+    ui.checkResults.hidden = false;
+    ui.checkStatus.textContent = checkSummary(report, relayWanted());
+  } finally {
+    ui.check.disabled = false;
+  }
+}
+
+ui.check.addEventListener('click', () => void runCheck());
+
 ui.joinForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
   const name = cleanName(ui.name.value);
@@ -326,7 +472,7 @@ async function join() {
   ui.joinError.hidden = true;
   await mediaReady;
 
-  const m = new Meeting(signalingUrl(location), media);
+  const m = new Meeting(signalingUrl(location), media, { relayOnly: relayWanted() });
   m.on('participant-joined', onParticipantJoined);
   m.on('participant-left', (p) => {
     forgetConnection(p.id);
@@ -339,8 +485,10 @@ async function join() {
   m.on('server-error', (msg) => toast(msg.code === 'rate-limited' ? 'Slow down: the server is limiting messages.' : msg.message));
   m.on('disconnected', onDisconnected);
 
+  /** @type {import('./signaling.js').JoinedMessage} */
+  let joined;
   try {
-    await m.join(room, myName);
+    joined = await m.join(room, myName);
   } catch (err) {
     ui.join.disabled = false;
     ui.rejoin.disabled = false;
@@ -359,6 +507,14 @@ async function join() {
   ui.rejoin.disabled = false;
   ui.join.textContent = 'Join';
   ui.banner.hidden = true;
+
+  iceConfig = { iceServers: joined.iceServers ?? [], iceTransportPolicy: joined.iceTransportPolicy ?? 'all' };
+  renderRelay();
+  const noRelay = m.rtcConfig.iceTransportPolicy === 'relay' && !hasTurnServer(iceConfig.iceServers);
+  ui.meetingNotice.textContent = noRelay
+    ? 'Relay-only mode is on, but this server has no relay (TURN) server, so calls cannot connect. To talk with others, leave, turn relay-only mode off and join again.'
+    : '';
+  ui.meetingNotice.hidden = !noRelay;
 
   const self = grid.add('self', `${myName} (you)`, true);
   self.setName(`${myName} (you)`);
@@ -386,52 +542,46 @@ function applyState(p) {
 const SLOW_CONNECT_MS = 10_000;
 
 /**
- * connectionNotes remembers, per participant, whether the connection has
- * failed since it last worked (so an automatic retry does not hide that) and
- * the timer of the slow-connect hint.
- * @type {Map<string, {failed: boolean, timer: number}>}
+ * slowTimers holds, per participant, the timer of the slow-connect hint.
+ * @type {Map<string, number>}
  */
-const connectionNotes = new Map();
+const slowTimers = new Map();
 
 /**
  * showConnection puts the state of the connection to `p` on their tile, in words.
  * @param {Participant} p
- * @param {RTCPeerConnectionState} state
+ * @param {PeerState} state
  */
 function showConnection(p, state) {
   const tile = grid.get(p.id);
   if (!tile) return;
-  let note = connectionNotes.get(p.id);
-  if (!note) {
-    note = { failed: false, timer: 0 };
-    connectionNotes.set(p.id, note);
-  }
-  clearTimeout(note.timer);
-  const unreachable = `Cannot reach ${p.name}. A firewall or the network between you may be blocking the call.`;
+  clearTimeout(slowTimers.get(p.id));
+  slowTimers.delete(p.id);
   switch (state) {
     case 'new':
     case 'connecting':
-      if (note.failed) {
-        tile.setConnection('failed', `${unreachable} Trying again…`);
-        break;
-      }
       tile.setConnection(state, 'Connecting…');
-      note.timer = setTimeout(() => {
-        if (p.peer.connectionState === 'new' || p.peer.connectionState === 'connecting') {
-          tile.setConnection(p.peer.connectionState, `Still trying to reach ${p.name}…`);
-        }
-      }, SLOW_CONNECT_MS);
+      slowTimers.set(
+        p.id,
+        setTimeout(() => {
+          if (p.peer.connectionState === 'new' || p.peer.connectionState === 'connecting') {
+            tile.setConnection(p.peer.connectionState, `Still trying to reach ${p.name}…`);
+          }
+        }, SLOW_CONNECT_MS),
+      );
       break;
     case 'connected':
-      note.failed = false;
       tile.setConnection(state, '');
       break;
     case 'disconnected':
       tile.setConnection(state, 'Connection interrupted, trying again…');
       break;
+    case 'retrying':
+      // The connection failed; the Peer is restarting ICE before it gives up.
+      tile.setConnection(state, 'Connection lost — retrying…');
+      break;
     case 'failed':
-      note.failed = true;
-      tile.setConnection(state, unreachable);
+      tile.setConnection(state, unreachableText(p));
       break;
     default:
       tile.setConnection(state, '');
@@ -439,18 +589,30 @@ function showConnection(p, state) {
 }
 
 /**
+ * unreachableText says why the connection to `p` was given up.
+ * @param {Participant} p
+ * @returns {string}
+ */
+function unreachableText(p) {
+  if (!p.peer.noRoute) return `Cannot reach ${p.name}. A firewall or the network between you may be blocking the call.`;
+  return p.peer.pc.getConfiguration().iceTransportPolicy === 'relay'
+    ? `Cannot reach ${p.name}: the server's relay could not be used, and relay-only mode allows no other way.`
+    : `Cannot reach ${p.name}: this device found no network path.`;
+}
+
+/**
  * forgetConnection drops what showConnection kept about a participant.
  * @param {string} id
  */
 function forgetConnection(id) {
-  clearTimeout(connectionNotes.get(id)?.timer);
-  connectionNotes.delete(id);
+  clearTimeout(slowTimers.get(id));
+  slowTimers.delete(id);
 }
 
 /** @param {CloseInfo} info */
 function onDisconnected(info) {
   meeting = null;
-  for (const id of [...connectionNotes.keys()]) forgetConnection(id);
+  for (const id of [...slowTimers.keys()]) forgetConnection(id);
   grid.removeAllExcept('self');
   if (info.byClient) return;
   let text;

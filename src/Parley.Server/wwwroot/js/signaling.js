@@ -57,6 +57,7 @@ export const JOIN_TIMEOUT_MS = 10_000;
 /** @typedef {{type: 'state', from: string} & MediaState} StateMessage */
 /** @typedef {{type: 'error', code: string, message: string, ref?: string}} ErrorMessage */
 /** @typedef {{type: 'pong'}} PongMessage */
+/** @typedef {{type: 'ice-servers', iceServers: RTCIceServer[]}} IceServersMessage fresh TURN credentials */
 
 /** @typedef {DescriptionMessage | CandidateMessage} RelayedMessage */
 
@@ -80,6 +81,7 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @property {DescriptionMessage} answer
  * @property {CandidateMessage} candidate
  * @property {StateMessage} state
+ * @property {IceServersMessage} ice-servers
  * @property {ErrorMessage} error an error not answered to a pending request
  * @property {CloseInfo} close the connection is gone; the client is finished
  */
@@ -283,6 +285,9 @@ export class SignalingClient extends Emitter {
       case 'candidate':
       case 'state':
         this.emit(msg.type, msg);
+        return;
+      case 'ice-servers':
+        if (Array.isArray(msg.iceServers)) this.emit('ice-servers', msg);
         return;
       default:
         // Forward compatibility: newer servers may send types we do not know.
