@@ -74,6 +74,10 @@ for project in tests/Parley.Server.Tests tests/Parley.Network.Tests tests/Parley
     --logger "trx;LogFilePrefix=$(basename "$project")" --results-directory "$results" "$@" || status=1
 done
 
+# The benchmark tools, checked to work (a few seconds of each scenario on loopback; no timings asserted).
+log "benchmark smoke"
+bench/smoke.sh || status=1
+
 # One closing line for every runner that reads it: "N passed, N failed".
 passed=0 failed=0 skipped=0
 for trx in "$results"/*.trx; do
