@@ -13,7 +13,7 @@ public static class SecurityHeaders
 
     public const string PermissionsPolicy =
         "camera=(self), microphone=(self), display-capture=(self), fullscreen=(self), autoplay=(self), "
-        + "geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), hid=(), midi=()";
+        + "geolocation=(), payment=(), usb=(), serial=(), hid=(), midi=()";
 
     public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) =>
         app.Use(static (context, next) =>
