@@ -68,9 +68,9 @@ public sealed class ParleyOptions
     /// <summary>Turn is the TURN server whose credentials Parley mints per participant (coturn's <c>use-auth-secret</c>).</summary>
     public TurnOptions Turn { get; } = new();
 
-    /// <summary>Requests per minute one client address may make to <c>/api/ice-servers</c> (the pre-join check). Default 10.</summary>
+    /// <summary>Requests per minute one client address may make to <c>/api/ice-servers</c> (the pre-join check: one per page load and one per check). Default 30.</summary>
     [Range(1, 100_000)]
-    public int IceCheckRequestsPerMinute { get; set; } = 10;
+    public int IceCheckRequestsPerMinute { get; set; } = 30;
 
     /// <summary><c>all</c> (default) or <c>relay</c>: the ICE transport policy handed to clients.</summary>
     [RegularExpression("^(all|relay)$", ErrorMessage = "Parley:IceTransportPolicy must be 'all' or 'relay'.")]

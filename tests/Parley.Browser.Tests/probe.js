@@ -1,11 +1,13 @@
 // probe.js is injected into every test page before the app's scripts run
 // (page.AddInitScriptAsync). It is test-only: it records each
-// RTCPeerConnection and each getUserMedia track so the tests can read
-// getStats() and check that the camera really stopped, without any hook in
-// the product's code.
+// RTCPeerConnection (with the configuration it was made with) and each
+// getUserMedia track so the tests can read getStats() and configurations and
+// check that the camera really stopped, without any hook in the product's code.
 (() => {
   /** @type {RTCPeerConnection[]} */
   const pcs = [];
+  /** @type {WeakMap<RTCPeerConnection, RTCConfiguration>} */
+  const initialConfigs = new WeakMap();
   /** @type {MediaStreamTrack[]} */
   const tracks = [];
 
@@ -15,8 +17,23 @@
     constructor(config) {
       super(config);
       pcs.push(this);
+      initialConfigs.set(this, JSON.parse(JSON.stringify(config || {})));
     }
   };
+
+  // restarts counts restartIce() calls, the app's and the probe's.
+  let restarts = 0;
+  const restartIce = NativePeerConnection.prototype.restartIce;
+  NativePeerConnection.prototype.restartIce = function (...args) {
+    restarts++;
+    return restartIce.apply(this, args);
+  };
+
+  /** turnUsernames lists the usernames of a configuration's TURN servers. */
+  const turnUsernames = (config) =>
+    ((config && config.iceServers) || [])
+      .filter((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)))
+      .map((s) => s.username || '');
 
   // breakIce (set by a test before the page loads) sends every remote candidate's
   // connectivity checks to a port where nothing listens (a high one: Chrome
@@ -40,6 +57,14 @@
     if (description && description.type === 'offer' && this.signalingState === 'have-local-offer') collisions++;
     return setRemoteDescription.call(this, description, ...rest);
   };
+
+  // cspViolations records what the page's Content-Security-Policy blocked (an
+  // inline style or script, a connection elsewhere): the product must need none.
+  /** @type {string[]} */
+  const cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => {
+    cspViolations.push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+  });
 
   const devices = navigator.mediaDevices;
   if (devices && devices.getUserMedia) {
@@ -87,6 +112,32 @@
         .map((pc) => {
           const match = /a=ice-ufrag:(\S+)/.exec(pc.remoteDescription ? pc.remoteDescription.sdp : '');
           return `${pc.signalingState}/${pc.connectionState}/${match ? match[1] : ''}`;
+        });
+    },
+    /** cspViolations lists what the Content-Security-Policy blocked on this page. */
+    cspViolations() {
+      return cspViolations.slice();
+    },
+    /** restarts is the number of ICE restarts this page has started. */
+    restarts() {
+      return restarts;
+    },
+    /**
+     * iceConfigs describes each open connection's ICE configuration, in creation order:
+     * transport policy and TURN usernames, now and as the connection was made.
+     */
+    iceConfigs() {
+      return pcs
+        .filter((pc) => pc.connectionState !== 'closed')
+        .map((pc) => {
+          const now = pc.getConfiguration();
+          const initial = initialConfigs.get(pc) || {};
+          return {
+            policy: now.iceTransportPolicy,
+            turnUsernames: turnUsernames(now),
+            initialPolicy: initial.iceTransportPolicy || 'all',
+            initialTurnUsernames: turnUsernames(initial),
+          };
         });
     },
     /** liveVideoTracks counts camera tracks that are still running (the camera light is on). */

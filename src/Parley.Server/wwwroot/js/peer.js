@@ -309,6 +309,7 @@ export class Peer extends Emitter {
         this.#pendingCandidates.push(msg.candidate);
         return;
       }
+      if (this.#stale(msg.candidate)) return;
       await this.#addCandidate(msg.candidate);
       return;
     }
@@ -328,7 +329,24 @@ export class Peer extends Emitter {
       if (sdp) this.#signal({ type: 'answer', to: this.id, sdp });
     }
     const queued = this.#pendingCandidates.splice(0);
-    for (const candidate of queued) await this.#addCandidate(candidate);
+    for (const candidate of queued) if (!this.#stale(candidate)) await this.#addCandidate(candidate);
+  }
+
+  /**
+   * stale is true for a candidate of other ICE credentials than the current
+   * remote description's: one of an offer we ignored, or of an older
+   * generation. Such candidates must not be added: Chrome accepts them
+   * without complaint, and a pair made from them is never checked, so it
+   * never fails either and the connection stays 'checking' for ever. A
+   * description always reaches us before its own candidates.
+   * @param {RTCIceCandidateInit | null} candidate
+   * @returns {boolean}
+   */
+  #stale(candidate) {
+    const ufrag = candidate?.usernameFragment;
+    if (!ufrag) return false;
+    const match = /^a=ice-ufrag:(\S+)/m.exec(this.pc.remoteDescription?.sdp ?? '');
+    return match !== null && match[1] !== ufrag;
   }
 
   /** @param {RTCIceCandidateInit | null} candidate */
