@@ -1,3 +1,5 @@
+using Parley.Testing;
+
 [assembly: AssemblyFixture(typeof(Parley.Browser.Tests.Chromium))]
 
 namespace Parley.Browser.Tests;
@@ -9,25 +11,11 @@ namespace Parley.Browser.Tests;
 /// </summary>
 public sealed class Chromium : IAsyncLifetime
 {
-    /// <summary>ExecutablePath is <c>$PARLEY_CHROMIUM</c>, or Debian's <c>/usr/bin/chromium</c>.</summary>
-    public static string ExecutablePath { get; } =
-        Environment.GetEnvironmentVariable("PARLEY_CHROMIUM") is { Length: > 0 } path ? path : "/usr/bin/chromium";
+    public static string ExecutablePath => ChromiumSetup.ExecutablePath;
 
-    // Args: no sandbox or GPU in a container; nothing that calls home; 127.0.0.1 host candidates
-    // instead of mDNS names, so peers on loopback inside the test's network namespace connect.
-    private static readonly string[] CommonArgs =
-    [
-        "--use-fake-ui-for-media-stream",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--allow-loopback-in-peer-connection",
-        "--disable-features=WebRtcHideLocalIpsWithMdns",
-    ];
+    // CommonArgs: the shared flags, plus 127.0.0.1 host candidates, so peers on loopback inside
+    // the test's network namespace connect.
+    private static readonly string[] CommonArgs = [.. ChromiumSetup.BaseArgs, "--allow-loopback-in-peer-connection"];
 
     private IPlaywright? _playwright;
     private IBrowser? _browser;
@@ -37,11 +25,7 @@ public sealed class Chromium : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        if (!File.Exists(ExecutablePath))
-        {
-            throw new InvalidOperationException(
-                $"No Chromium at {ExecutablePath}: install Debian's chromium (apt-get install chromium) or set PARLEY_CHROMIUM.");
-        }
+        ChromiumSetup.EnsureInstalled();
         _playwright = await Playwright.CreateAsync();
         _browser = await LaunchAsync(fakeDevices: true);
     }
@@ -54,7 +38,7 @@ public sealed class Chromium : IAsyncLifetime
         {
             ExecutablePath = ExecutablePath,
             Headless = true,
-            Args = fakeDevices ? ["--use-fake-device-for-media-stream", .. CommonArgs] : CommonArgs,
+            Args = fakeDevices ? [ChromiumSetup.FakeDevices, .. CommonArgs] : CommonArgs,
         });
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.Playwright;
+using Parley.Testing;
 
 namespace Parley.Network.Tests.Browser;
 
@@ -10,35 +11,15 @@ namespace Parley.Network.Tests.Browser;
 /// </summary>
 public sealed class Browsers : IAsyncLifetime
 {
-    /// <summary>ExecutablePath is <c>$PARLEY_CHROMIUM</c>, or Debian's <c>/usr/bin/chromium</c>.</summary>
-    public static string ExecutablePath { get; } =
-        Environment.GetEnvironmentVariable("PARLEY_CHROMIUM") is { Length: > 0 } path ? path : "/usr/bin/chromium";
+    public static string ExecutablePath => ChromiumSetup.ExecutablePath;
 
-    // CommonArgs: fake devices; no sandbox or GPU in a container; nothing that calls home; host
-    // candidates as addresses instead of mDNS names (TESTING.md).
-    private static readonly string[] CommonArgs =
-    [
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-features=WebRtcHideLocalIpsWithMdns",
-    ];
+    private static readonly string[] CommonArgs = [ChromiumSetup.FakeDevices, .. ChromiumSetup.BaseArgs];
 
     private IPlaywright? _playwright;
 
     public async ValueTask InitializeAsync()
     {
-        if (!File.Exists(ExecutablePath))
-        {
-            throw new InvalidOperationException(
-                $"No Chromium at {ExecutablePath}: install Debian's chromium (apt-get install chromium) or set PARLEY_CHROMIUM.");
-        }
+        ChromiumSetup.EnsureInstalled();
         _playwright = await Playwright.CreateAsync();
     }
 
