@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.StaticFiles;
-using Microsoft.Extensions.Options;
 using Parley.Operations;
 using Parley.Signaling;
 using Parley.Turn;
@@ -12,7 +11,7 @@ public static class ParleyApp
     /// <summary>DefaultUrl is where <c>dotnet run</c> listens when no --urls, ASPNETCORE_URLS or ports are set.</summary>
     public const string DefaultUrl = "http://localhost:8000";
 
-    /// <summary>AddParley registers options (validated at start), the signaling and the pages.</summary>
+    /// <summary>AddParley registers each feature: signaling and rooms, ICE, operations.</summary>
     public static WebApplicationBuilder AddParley(this WebApplicationBuilder builder)
     {
         var config = builder.Configuration;
@@ -22,16 +21,11 @@ public static class ParleyApp
             builder.WebHost.UseUrls(DefaultUrl);
         }
         // ListenBacklog is read before the options are validated: Kestrel's transport is configured first.
-        builder.WebHost.UseSockets(o => o.Backlog = config.GetValue($"{ParleyOptions.SectionName}:{nameof(ParleyOptions.ListenBacklog)}", 4096));
-        builder.Services.AddOptions<ParleyOptions>()
-            .BindConfiguration(ParleyOptions.SectionName)
-            .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<ParleyOptions>, ParleyOptionsValidator>();
-        builder.Services.AddSingleton<IValidateOptions<ParleyOptions>, ParleyOptionsRules>();
+        builder.WebHost.UseSockets(o => o.Backlog = config.GetValue($"{SignalingOptions.SectionName}:{nameof(SignalingOptions.ListenBacklog)}", 4096));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSignaling();
+        builder.Services.AddIce();
         builder.Services.AddOperations();
-        builder.Services.AddIceCheck();
         builder.Services.AddHsts(static hsts => hsts.MaxAge = TimeSpan.FromDays(365));
         return builder;
     }
@@ -54,7 +48,7 @@ public static class ParleyApp
         app.MapOperations();
         app.MapPages();
         app.MapSignaling();
-        app.MapIceCheck();
+        app.MapIce();
         return app;
     }
 }

@@ -59,7 +59,7 @@ public sealed partial class DeploymentTests
                 continue;
             }
             var path = name.Split("__");
-            Assert.True(path[0] == "Parley" && ConfigurationKeys.Exists(typeof(ParleyOptions), path.AsSpan(1)), $"{name} is not a Parley setting");
+            Assert.True(ConfigurationKeys.IsParleySetting(path), $"{name} is not a Parley setting");
             settings[string.Join(':', path)] = text;
         }
 
@@ -191,6 +191,27 @@ public sealed partial class DeploymentTests
 /// <summary>ConfigurationKeys tells whether a configuration path binds to a property of an options type.</summary>
 internal static class ConfigurationKeys
 {
+    /// <summary>Sections are each feature's options class and the section it binds.</summary>
+    private static readonly (string[] Section, Type Type)[] Sections =
+    [
+        (["Parley"], typeof(Parley.Signaling.SignalingOptions)),
+        (["Parley"], typeof(Parley.Turn.IceOptions)),
+        (["Parley", "Sfu"], typeof(Parley.Sfu.SfuOptions)),
+    ];
+
+    /// <summary>IsParleySetting is true when <paramref name="path"/> (e.g. Parley, Turn, Urls, 0) binds to a property of a feature's options.</summary>
+    public static bool IsParleySetting(ReadOnlySpan<string> path)
+    {
+        foreach (var (section, type) in Sections)
+        {
+            if (path.StartsWith(section) && Exists(type, path[section.Length..]))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static bool Exists(Type type, ReadOnlySpan<string> path)
     {
         if (path.IsEmpty)

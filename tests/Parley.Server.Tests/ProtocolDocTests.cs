@@ -103,9 +103,13 @@ public sealed partial class ProtocolDocTests
         var doc = File.ReadAllText(Path.Combine(ParleyTestServer.SourceRoot, "docs", "protocol.md"));
         var block = Assert.Single(HttpBlock().Matches(doc)).Groups[1].Value;
         var original = JsonNode.Parse(block);
-        var config = JsonSerializer.Deserialize(block, Strict.IceConfigMessage);
+        var strict = new Parley.Turn.IceJsonContext(new JsonSerializerOptions(Parley.Turn.IceJsonContext.Default.Options)
+        {
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        });
+        var config = JsonSerializer.Deserialize(block, strict.IceConfigMessage);
         Assert.NotNull(config);
-        Assert.True(JsonNode.DeepEquals(original, JsonNode.Parse(JsonSerializer.Serialize(config, Strict.IceConfigMessage))));
+        Assert.True(JsonNode.DeepEquals(original, JsonNode.Parse(JsonSerializer.Serialize(config, strict.IceConfigMessage))));
     }
 
     [GeneratedRegex("```json http-response\\n(.*?)\\n```", RegexOptions.Singleline)]

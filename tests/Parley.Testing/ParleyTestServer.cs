@@ -59,7 +59,7 @@ public sealed class ParleyTestServer : IAsyncDisposable
         var contentRoot = Path.Combine(SourceRoot, "src", "Parley.Server");
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
-            ApplicationName = typeof(ParleyOptions).Assembly.GetName().Name,
+            ApplicationName = typeof(ParleyApp).Assembly.GetName().Name,
             ContentRootPath = contentRoot,
             WebRootPath = Path.Combine(contentRoot, "wwwroot"),
             EnvironmentName = "Testing",

@@ -6,11 +6,14 @@ namespace Parley.Operations;
 /// <summary>OperationsEndpoints are what an operator needs: liveness, readiness and metrics.</summary>
 public static class OperationsEndpoints
 {
+    /// <summary>MeterName is the meter every Parley feature records its instruments on.</summary>
+    public const string MeterName = "Parley";
+
     /// <summary>AddOperations exports the Parley, Kestrel and runtime meters in the Prometheus format.</summary>
     public static IServiceCollection AddOperations(this IServiceCollection services)
     {
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(ParleyMetrics.MeterName, "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Hosting")
+            .AddMeter(MeterName, "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Hosting")
             .AddRuntimeInstrumentation()
             // No scrape cache: a scrape shows the counters as they are now.
             .AddPrometheusExporter(static o => o.ScrapeResponseCacheDurationMilliseconds = 0));
@@ -19,9 +22,6 @@ public static class OperationsEndpoints
 
     public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder app)
     {
-        // The instruments exist from the start (after options validation), so a scrape before the first connection shows zeros.
-        var services = app.ServiceProvider;
-        services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() => services.GetRequiredService<ParleyMetrics>());
         app.MapGet("/healthz", Healthz);
         app.MapGet("/readyz", Readyz);
         app.MapPrometheusScrapingEndpoint("/metrics");

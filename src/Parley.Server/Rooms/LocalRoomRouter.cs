@@ -1,61 +1,88 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Options;
 
 namespace Parley.Rooms;
 
 /// <summary>
 /// LocalRoomRouter keeps rooms in this process. A room exists while someone is in it: the last
-/// leave closes it and removes it, and a join that races with that removal looks the room up again.
+/// leave closes it and removes it, and a join that races with that removal looks the room up
+/// again. Every call completes synchronously.
 /// </summary>
-public sealed class LocalRoomRouter(IOptions<ParleyOptions> options) : IRoomRouter
+public sealed class LocalRoomRouter(RoomPolicy policy) : IRoomRouter
 {
     private readonly ConcurrentDictionary<string, Room> _rooms = new(StringComparer.Ordinal);
-    private readonly int _maxParticipants = options.Value.MaxParticipants;
     private int _participants;
 
     public int RoomCount => _rooms.Count;
 
     public int ParticipantCount => Volatile.Read(ref _participants);
 
-    public JoinStatus Join(string roomId, Participant joiner, JoinFrames frames)
+    public int CountRooms(RoomMode mode)
+    {
+        var n = 0;
+        foreach (var room in _rooms.Values)
+        {
+            if (room.Mode == mode)
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    public ValueTask<JoinResult> JoinAsync(string roomId, Participant joiner, JoinFrames frames, CancellationToken cancellationToken)
     {
         while (true)
         {
             var room = _rooms.GetOrAdd(roomId, static id => new Room(id));
-            var status = room.TryAdd(joiner, _maxParticipants, frames);
-            if (status == JoinStatus.Joined)
+            if (room.TryAdd(joiner, policy, frames) is { } result)
             {
-                Interlocked.Increment(ref _participants);
-            }
-            if (status != JoinStatus.Retry)
-            {
-                return status;
+                // A refused join never meets an empty room: the policy admits anyone into one.
+                if (result.Status == JoinStatus.Joined)
+                {
+                    Interlocked.Increment(ref _participants);
+                }
+                return new ValueTask<JoinResult>(result);
             }
             _rooms.TryRemove(new KeyValuePair<string, Room>(roomId, room));
         }
     }
 
-    public void Leave(Participant leaver, ReadOnlyMemory<byte> peerLeft)
+    public ValueTask<LeaveResult> LeaveAsync(string roomId, string participantId, ReadOnlyMemory<byte> peerLeft, CancellationToken cancellationToken)
     {
-        var room = leaver.Room;
-        if (room is null)
+        if (!_rooms.TryGetValue(roomId, out var room))
         {
-            return;
+            return new ValueTask<LeaveResult>(default(LeaveResult));
         }
-        var result = room.Remove(leaver, peerLeft);
-        if (result != RemoveResult.NotMember)
+        var result = room.Remove(participantId, peerLeft, out var emptied);
+        if (result.WasMember)
         {
             Interlocked.Decrement(ref _participants);
         }
-        if (result == RemoveResult.RemovedLast)
+        if (emptied)
         {
-            _rooms.TryRemove(new KeyValuePair<string, Room>(room.Id, room));
+            _rooms.TryRemove(new KeyValuePair<string, Room>(roomId, room));
         }
+        return new ValueTask<LeaveResult>(result);
     }
 
-    public bool SendTo(Participant from, string toId, ReadOnlyMemory<byte> frame) =>
-        from.Room is { } room && room.SendTo(from, toId, frame);
+    public ValueTask<bool> SendAsync(string roomId, string toId, ReadOnlyMemory<byte> frame, string? fromId, CancellationToken cancellationToken) =>
+        new(_rooms.TryGetValue(roomId, out var room) && room.SendTo(toId, frame, fromId));
 
-    public void SetState(Participant from, MediaState state, ReadOnlyMemory<byte> frame) =>
-        from.Room?.SetState(from, state, frame);
+    public ValueTask BroadcastAsync(string roomId, ReadOnlyMemory<byte> frame, string? exceptId, CancellationToken cancellationToken)
+    {
+        if (_rooms.TryGetValue(roomId, out var room))
+        {
+            room.Broadcast(frame, exceptId);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<bool> SetStateAsync(string roomId, string participantId, PresenceState state, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) =>
+        new(_rooms.TryGetValue(roomId, out var room) && room.SetState(participantId, state, frame));
+
+    public ValueTask<ModeChange> ChangeModeAsync(string roomId, RoomMode mode, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) =>
+        new(_rooms.TryGetValue(roomId, out var room) ? room.ChangeMode(mode, policy, frame) : default);
+
+    public ValueTask<RoomSnapshot?> GetAsync(string roomId, CancellationToken cancellationToken) =>
+        new(_rooms.TryGetValue(roomId, out var room) ? room.Snapshot() : null);
 }

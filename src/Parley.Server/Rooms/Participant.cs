@@ -11,23 +11,30 @@ public interface IPeerOutbox
     void Send(ReadOnlyMemory<byte> frame);
 }
 
-/// <summary>MediaState is what a participant says it is sending: microphone, camera, screen and a raised hand.</summary>
-public readonly record struct MediaState(bool Audio, bool Video, bool Screen, bool Hand);
+/// <summary>MediaState is what a participant says it is sending: microphone, camera and screen.</summary>
+public readonly record struct MediaState(bool Audio, bool Video, bool Screen);
 
-/// <summary>Participant is one member of one room. Its mutable state changes only under its room's lock.</summary>
-public sealed class Participant(string id, string name, IPeerOutbox outbox)
+/// <summary>PresenceState is a participant's state as others see it: their media and a raised hand.</summary>
+public readonly record struct PresenceState(MediaState Media, bool Hand);
+
+/// <summary>
+/// Participant is one member of one room, as the router knows it: who it is, what its client can
+/// do, and where its frames go. Its room and outbox are the router's business: only the router
+/// delivers to it.
+/// </summary>
+public sealed class Participant(string id, string name, IPeerOutbox outbox, bool supportsSfu = false)
 {
     public string Id { get; } = id;
 
     public string Name { get; } = name;
 
-    public IPeerOutbox Outbox { get; } = outbox;
+    /// <summary>SupportsSfu is true when the client can send and receive media through the SFU.</summary>
+    public bool SupportsSfu { get; } = supportsSfu;
 
-    /// <summary>State is null until the participant first sends one.</summary>
-    public MediaState? State { get; internal set; }
+    internal IPeerOutbox Outbox { get; } = outbox;
 
-    /// <summary>Room is the room the participant is in, or null before its join and after its leave.</summary>
-    public Room? Room { get; internal set; }
+    /// <summary>State is null until the participant first sends one; it changes only under its room's lock.</summary>
+    internal PresenceState? State { get; set; }
 
     /// <summary>NewId makes a peer id: 128 random bits, base64url, so ids are unguessable and never reused.</summary>
     public static string NewId()
@@ -39,4 +46,4 @@ public sealed class Participant(string id, string name, IPeerOutbox outbox)
 }
 
 /// <summary>PeerSnapshot is a participant as others see it, copied under the room's lock.</summary>
-public readonly record struct PeerSnapshot(string Id, string Name, MediaState? State);
+public readonly record struct PeerSnapshot(string Id, string Name, PresenceState? State);

@@ -1,117 +1,149 @@
 namespace Parley.Rooms;
 
 /// <summary>
-/// Room is the membership of one meeting. One lock guards it; nothing under the lock awaits or
-/// blocks: delivering a frame is a non-blocking enqueue into the recipient's outbox.
+/// Room is the membership and mode of one meeting. One lock guards it; nothing under the lock
+/// awaits or blocks: delivering a frame is a non-blocking enqueue into the recipient's outbox,
+/// and the frames are serialized before the lock is taken (or, for a join, by a delegate that
+/// only formats the snapshot it is given).
 /// </summary>
-public sealed class Room(string id)
+internal sealed class Room(string id)
 {
     private readonly Lock _gate = new();
     private readonly List<Participant> _members = new(capacity: 8);
+    private RoomMode _mode = RoomMode.Mesh;
     private bool _closed;
 
     public string Id { get; } = id;
 
-    /// <summary>Count is the number of members now.</summary>
-    public int Count
+    public RoomMode Mode
     {
         get
         {
             lock (_gate)
             {
-                return _members.Count;
+                return _mode;
             }
         }
     }
 
     /// <summary>
-    /// TryAdd adds <paramref name="joiner"/> unless the room is full or already emptied and closed.
-    /// <paramref name="frames"/> runs under the lock with the members before the join, so the
-    /// joiner's own <c>joined</c> is queued before any message about a later member.
+    /// TryAdd adds <paramref name="joiner"/> if <paramref name="policy"/> admits it; null when the
+    /// room has already emptied and closed (the caller looks the room up again). The joiner's
+    /// <c>joined</c> is queued before any message about a later member.
     /// </summary>
-    internal JoinStatus TryAdd(Participant joiner, int maxParticipants, JoinFrames frames)
+    public JoinResult? TryAdd(Participant joiner, RoomPolicy policy, JoinFrames frames)
     {
         lock (_gate)
         {
             if (_closed)
             {
-                return JoinStatus.Retry;
+                return null;
             }
-            if (_members.Count >= maxParticipants)
+            var membersSupportSfu = true;
+            foreach (var m in _members)
             {
-                return JoinStatus.RoomFull;
+                membersSupportSfu &= m.SupportsSfu;
             }
-            var peers = new PeerSnapshot[_members.Count];
-            for (var i = 0; i < peers.Length; i++)
+            var decision = policy.Admit(_mode, _members.Count, joiner.SupportsSfu, membersSupportSfu);
+            if (decision.Status != JoinStatus.Joined)
             {
-                var m = _members[i];
-                peers[i] = new PeerSnapshot(m.Id, m.Name, m.State);
+                return new JoinResult(decision.Status, _mode, false, _members.Count, decision.Reason);
             }
-            var (toJoiner, toOthers) = frames(peers);
-            joiner.Outbox.Send(toJoiner);
+            _mode = decision.Mode;
+            var set = frames(new JoinContext(SnapshotMembers(), _mode, decision.Switched));
+            joiner.Outbox.Send(set.ToJoiner);
             foreach (var member in _members)
             {
-                member.Outbox.Send(toOthers);
+                if (decision.Switched)
+                {
+                    member.Outbox.Send(set.ModeChanged);
+                }
+                member.Outbox.Send(set.ToOthers);
             }
             _members.Add(joiner);
-            joiner.Room = this;
-            return JoinStatus.Joined;
+            return new JoinResult(JoinStatus.Joined, _mode, decision.Switched, _members.Count, null);
         }
     }
 
-    /// <summary>Remove takes <paramref name="leaver"/> out, tells the others, and says whether the room is now empty (and closed).</summary>
-    internal RemoveResult Remove(Participant leaver, ReadOnlyMemory<byte> peerLeft)
+    /// <summary>Remove takes the participant out and tells the others; an emptied room closes for good.</summary>
+    public LeaveResult Remove(string participantId, ReadOnlyMemory<byte> peerLeft, out bool emptied)
     {
         lock (_gate)
         {
-            if (!_members.Remove(leaver))
+            emptied = false;
+            var index = IndexOf(participantId);
+            if (index < 0)
             {
-                return RemoveResult.NotMember;
+                return new LeaveResult(false, _mode, _members.Count);
             }
-            leaver.Room = null;
+            _members.RemoveAt(index);
             foreach (var member in _members)
             {
                 member.Outbox.Send(peerLeft);
             }
-            if (_members.Count > 0)
+            var mode = _mode;
+            if (_members.Count == 0)
             {
-                return RemoveResult.Removed;
+                _closed = true;
+                emptied = true;
             }
-            _closed = true;
-            return RemoveResult.RemovedLast;
+            return new LeaveResult(true, mode, _members.Count);
         }
     }
 
-    /// <summary>SendTo delivers <paramref name="frame"/> to the member <paramref name="toId"/>, if <paramref name="from"/> and it are both members.</summary>
-    internal bool SendTo(Participant from, string toId, ReadOnlyMemory<byte> frame)
+    /// <summary>SendTo delivers <paramref name="frame"/> to member <paramref name="toId"/>; with a sender, only from another member.</summary>
+    public bool SendTo(string toId, ReadOnlyMemory<byte> frame, string? fromId)
     {
         lock (_gate)
         {
-            if (from.Room != this)
+            Participant? to = null;
+            var fromFound = fromId is null;
+            foreach (var member in _members)
+            {
+                if (member.Id == toId)
+                {
+                    to = member;
+                }
+                else if (!fromFound && member.Id == fromId)
+                {
+                    fromFound = true;
+                }
+            }
+            if (to is null || !fromFound)
             {
                 return false;
             }
-            foreach (var member in _members)
-            {
-                if (member.Id == toId && member != from)
-                {
-                    member.Outbox.Send(frame);
-                    return true;
-                }
-            }
-            return false;
+            to.Outbox.Send(frame);
+            return true;
         }
     }
 
-    /// <summary>SetState records <paramref name="from"/>'s media state and tells every other member.</summary>
-    internal void SetState(Participant from, MediaState state, ReadOnlyMemory<byte> frame)
+    /// <summary>Broadcast delivers <paramref name="frame"/> to every member but <paramref name="exceptId"/>.</summary>
+    public void Broadcast(ReadOnlyMemory<byte> frame, string? exceptId)
     {
         lock (_gate)
         {
-            if (from.Room != this)
+            foreach (var member in _members)
             {
-                return;
+                if (member.Id != exceptId)
+                {
+                    member.Outbox.Send(frame);
+                }
             }
+        }
+    }
+
+    /// <summary>SetState records a member's state and tells every other member.</summary>
+    public bool SetState(string participantId, PresenceState state, ReadOnlyMemory<byte> frame)
+    {
+        lock (_gate)
+        {
+            var index = IndexOf(participantId);
+            if (index < 0)
+            {
+                return false;
+            }
+            var from = _members[index];
             from.State = state;
             foreach (var member in _members)
             {
@@ -120,29 +152,56 @@ public sealed class Room(string id)
                     member.Outbox.Send(frame);
                 }
             }
+            return true;
         }
     }
-}
 
-/// <summary>JoinFrames serializes, from the members already in the room, the joiner's <c>joined</c> and the others' <c>peer-joined</c>.</summary>
-public delegate (ReadOnlyMemory<byte> ToJoiner, ReadOnlyMemory<byte> ToOthers) JoinFrames(IReadOnlyList<PeerSnapshot> peers);
+    /// <summary>ChangeMode moves the room to <paramref name="mode"/> when the policy allows it at its size, and tells everyone.</summary>
+    public ModeChange ChangeMode(RoomMode mode, RoomPolicy policy, ReadOnlyMemory<byte> frame)
+    {
+        lock (_gate)
+        {
+            if (_closed || _mode == mode || (mode == RoomMode.Mesh && !policy.MayFallBackToMesh(_members.Count)))
+            {
+                return new ModeChange(false, _mode, _members.Count);
+            }
+            _mode = mode;
+            foreach (var member in _members)
+            {
+                member.Outbox.Send(frame);
+            }
+            return new ModeChange(true, _mode, _members.Count);
+        }
+    }
 
-/// <summary>RemoveResult is the outcome of a leave.</summary>
-internal enum RemoveResult
-{
-    NotMember,
-    Removed,
+    public RoomSnapshot Snapshot()
+    {
+        lock (_gate)
+        {
+            return new RoomSnapshot(Id, _mode, SnapshotMembers());
+        }
+    }
 
-    /// <summary>RemovedLast: the room is now empty and closed.</summary>
-    RemovedLast,
-}
+    private PeerSnapshot[] SnapshotMembers()
+    {
+        var peers = new PeerSnapshot[_members.Count];
+        for (var i = 0; i < peers.Length; i++)
+        {
+            var m = _members[i];
+            peers[i] = new PeerSnapshot(m.Id, m.Name, m.State);
+        }
+        return peers;
+    }
 
-/// <summary>JoinStatus is the outcome of a join.</summary>
-public enum JoinStatus
-{
-    Joined,
-    RoomFull,
-
-    /// <summary>Retry: the room emptied and closed while the join was looking it up; look it up again.</summary>
-    Retry,
+    private int IndexOf(string participantId)
+    {
+        for (var i = 0; i < _members.Count; i++)
+        {
+            if (_members[i].Id == participantId)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
 }

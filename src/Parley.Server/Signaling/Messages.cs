@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Parley.Rooms;
+using Parley.Turn;
 
 namespace Parley.Signaling;
 
@@ -31,14 +32,11 @@ public sealed record PeerInfo(string Id, string Name, StateInfo? State = null)
         new(peer.Id, peer.Name, peer.State is { } s ? StateInfo.From(s) : null);
 }
 
-/// <summary>StateInfo is a participant's media state as it appears inside <see cref="PeerInfo"/>.</summary>
+/// <summary>StateInfo is a participant's state as it appears inside <see cref="PeerInfo"/>.</summary>
 public sealed record StateInfo(bool Audio, bool Video, bool Screen, bool Hand)
 {
-    public static StateInfo From(MediaState s) => new(s.Audio, s.Video, s.Screen, s.Hand);
+    public static StateInfo From(PresenceState s) => new(s.Media.Audio, s.Media.Video, s.Media.Screen, s.Hand);
 }
-
-/// <summary>IceServer is an RTCIceServer.</summary>
-public sealed record IceServer(IReadOnlyList<string> Urls, string? Username = null, string? Credential = null);
 
 /// <summary>peer-joined, S→C: someone entered the room.</summary>
 public sealed record PeerJoinedMessage(PeerInfo Peer)
@@ -91,9 +89,6 @@ public sealed record IceServersMessage(IReadOnlyList<IceServer> IceServers)
 {
     [JsonPropertyOrder(-1)] public string Type => "ice-servers";
 }
-
-/// <summary>IceConfigMessage is the body of <c>GET /api/ice-servers</c>, for the pre-join connectivity check.</summary>
-public sealed record IceConfigMessage(IReadOnlyList<IceServer> IceServers, string IceTransportPolicy);
 
 /// <summary>leave, C→S: leave the room; the server closes with 1000.</summary>
 public sealed record LeaveMessage
@@ -149,7 +144,6 @@ public static class ErrorCodes
 [JsonSerializable(typeof(CandidateMessage))]
 [JsonSerializable(typeof(StateMessage))]
 [JsonSerializable(typeof(IceServersMessage))]
-[JsonSerializable(typeof(IceConfigMessage))]
 [JsonSerializable(typeof(LeaveMessage))]
 [JsonSerializable(typeof(PingMessage))]
 [JsonSerializable(typeof(PongMessage))]

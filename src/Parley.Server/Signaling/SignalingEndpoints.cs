@@ -1,20 +1,25 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Parley.Operations;
 using Parley.Rooms;
-using Parley.Turn;
 
 namespace Parley.Signaling;
 
-/// <summary>SignalingEndpoints maps <c>/ws</c>, the signaling WebSocket of protocol v1.</summary>
+/// <summary>SignalingEndpoints is the signaling feature: its options, the rooms, and <c>/ws</c>, the WebSocket of protocol v1.</summary>
 public static class SignalingEndpoints
 {
-    /// <summary>AddSignaling registers the room router and the connection bookkeeping.</summary>
+    /// <summary>AddSignaling registers the signaling options (validated at start), the room router and policy, and the connection bookkeeping.</summary>
     public static IServiceCollection AddSignaling(this IServiceCollection services)
     {
+        services.AddOptions<SignalingOptions>().BindConfiguration(SignalingOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SignalingOptions>, SignalingOptionsValidator>();
+        services.AddSingleton<IValidateOptions<SignalingOptions>, SignalingOptionsRules>();
+        // Without an SFU feature, rooms are meshes only.
+        services.TryAddSingleton<IMediaServerStatus, NoMediaServer>();
+        services.AddSingleton<RoomPolicy>();
         services.AddSingleton<IRoomRouter, LocalRoomRouter>();
         services.AddSingleton<ConnectionTracker>();
-        services.AddSingleton<IceServerSource>();
-        services.AddSingleton<ParleyMetrics>();
+        services.AddSingleton<SignalingMetrics>();
+        services.AddSingleton<SignalingServices>();
         return services;
     }
 
@@ -22,24 +27,19 @@ public static class SignalingEndpoints
     public static IEndpointRouteBuilder MapSignaling(this IEndpointRouteBuilder app)
     {
         var services = app.ServiceProvider;
+        var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
         var tracker = services.GetRequiredService<ConnectionTracker>();
-        services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(tracker.CloseAll);
+        lifetime.ApplicationStopping.Register(tracker.CloseAll);
+        // The instruments exist from the start (after options validation), so a scrape before the first connection shows zeros.
+        lifetime.ApplicationStarted.Register(() => services.GetRequiredService<SignalingMetrics>());
         app.Map("/ws", HandleAsync);
         return app;
     }
 
-    private static async Task HandleAsync(
-        HttpContext context,
-        IRoomRouter router,
-        IOptions<ParleyOptions> options,
-        IceServerSource iceServers,
-        ConnectionTracker tracker,
-        ParleyMetrics metrics,
-        TimeProvider time,
-        ILoggerFactory loggers)
+    private static async Task HandleAsync(HttpContext context, SignalingServices services, ConnectionTracker tracker)
     {
-        var logger = loggers.CreateLogger("Parley.Signaling");
-        var settings = options.Value;
+        var settings = services.Options;
+        var logger = services.Logger;
         if (!context.WebSockets.IsWebSocketRequest)
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
@@ -59,8 +59,8 @@ public static class SignalingEndpoints
             KeepAliveInterval = settings.KeepAliveInterval,
             KeepAliveTimeout = settings.KeepAliveTimeout,
         });
-        using var connection = new WebSocketConnection(context.TraceIdentifier, socket, settings, time, logger, metrics);
-        var session = new SignalingSession(router, settings, iceServers, connection, time, logger, metrics);
+        using var connection = new WebSocketConnection(context.TraceIdentifier, socket, settings, services.Time, logger, services.Metrics);
+        var session = new SignalingSession(services, connection);
         tracker.Add(connection);
         try
         {
@@ -69,7 +69,7 @@ public static class SignalingEndpoints
         catch (Exception e)
         {
             SignalingLog.Failed(logger, e, connection.Id);
-            session.End("server error");
+            await session.OnClosedAsync("server error");
         }
         finally
         {

@@ -1,64 +1,85 @@
+using System.Net.WebSockets;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Parley.Operations;
+using Microsoft.Extensions.Options;
 using Parley.Rooms;
 using Parley.Turn;
 
 namespace Parley.Signaling;
 
 /// <summary>
-/// SignalingSession is one participant's protocol state machine: it validates each message,
-/// dispatches it to the room router and answers errors. It never touches the socket and never
-/// awaits: everything it sends is an enqueue into its own or another participant's outbox.
+/// SignalingServices are what every session shares: one instance per server, so a session holds
+/// one reference instead of a field per dependency.
 /// </summary>
-internal sealed partial class SignalingSession
+internal sealed class SignalingServices(
+    IRoomRouter router,
+    IOptions<SignalingOptions> options,
+    IceServerSource iceServers,
+    TimeProvider time,
+    ILoggerFactory loggers,
+    SignalingMetrics metrics)
+{
+    public IRoomRouter Router { get; } = router;
+
+    public SignalingOptions Options { get; } = options.Value;
+
+    public IceServerSource IceServers { get; } = iceServers;
+
+    public TimeProvider Time { get; } = time;
+
+    public ILogger Logger { get; } = loggers.CreateLogger("Parley.Signaling");
+
+    public SignalingMetrics Metrics { get; } = metrics;
+}
+
+/// <summary>
+/// SignalingSession is one participant's protocol state machine: it validates each message,
+/// dispatches it to the room router and answers errors. It owns the connection's policy: the
+/// join timeout, the rate limit and when and why the connection closes. It never touches the
+/// socket; the relay path completes without awaiting.
+/// </summary>
+internal sealed partial class SignalingSession : IConnectionHandler
 {
     private static readonly ParleyJsonContext Json = ParleyJsonContext.Default;
     private static readonly byte[] PongFrame = JsonSerializer.SerializeToUtf8Bytes(new PongMessage(), Json.PongMessage);
 
-    private readonly IRoomRouter _router;
-    private readonly ParleyOptions _options;
-    private readonly IceServerSource _iceServers;
-    private readonly IPeerOutbox _outbox;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-    private readonly ParleyMetrics _metrics;
+    private readonly SignalingServices _services;
+    private readonly IConnection _connection;
     private readonly long _started;
-    // t_rewriter is one rewriter per thread, not per session: Handle never awaits, so a thread
-    // uses it for one message at a time, and an idle connection holds no rewriter buffer.
+    // t_rewriter is one rewriter per thread, not per session: it is used only between awaits, for
+    // one message at a time, and an idle connection holds no rewriter buffer.
     [ThreadStatic]
     private static RelayRewriter? t_rewriter;
     private TokenBucket _bucket;
     private long _abuseWindowStart;
     private int _abuseCount;
     private Participant? _self;
+    private string? _roomId;
+    private ITimer? _joinTimer;
     private ITimer? _iceRefresh;
+    private int _ended;
 
-    public SignalingSession(IRoomRouter router, ParleyOptions options, IceServerSource iceServers,
-        IPeerOutbox outbox, TimeProvider time, ILogger logger, ParleyMetrics metrics)
+    public SignalingSession(SignalingServices services, IConnection connection)
     {
-        _metrics = metrics;
+        _services = services;
+        _connection = connection;
+        var time = services.Time;
         _started = time.GetTimestamp();
-        _router = router;
-        _options = options;
-        _iceServers = iceServers;
-        _outbox = outbox;
-        _time = time;
-        _logger = logger;
-        _bucket = new TokenBucket(time, options.MessagesPerSecond, options.MessageBurst);
-        _abuseWindowStart = time.GetTimestamp();
+        _bucket = new TokenBucket(time, services.Options.MessagesPerSecond, services.Options.MessageBurst);
+        _abuseWindowStart = _started;
+        _joinTimer = time.CreateTimer(static s => ((SignalingSession)s!).JoinTimedOut(), this, services.Options.JoinTimeout, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>IsJoined is true from a successful join until the session ends.</summary>
-    public bool IsJoined => _self is not null;
+    private SignalingOptions Options => _services.Options;
+
+    private ILogger Logger => _services.Logger;
 
     /// <summary>PeerId is the participant's id once joined.</summary>
     public string? PeerId => _self?.Id;
 
-    /// <summary>Handle processes one complete text message and says whether the socket should close.</summary>
-    public SessionClose? Handle(ReadOnlySpan<byte> utf8)
+    public ValueTask OnTextAsync(ReadOnlyMemory<byte> utf8, CancellationToken cancellationToken)
     {
-        var kind = Envelope.Scan(utf8, out var type, out var id, out var problem);
+        var kind = Envelope.Scan(utf8.Span, out var type, out var id, out var problem);
         if (!_bucket.TryTake())
         {
             return RateLimited(id);
@@ -66,108 +87,147 @@ internal sealed partial class SignalingSession
         switch (kind)
         {
             case MessageKind.Invalid:
-                return Reject(problem!.Value.Code, problem.Value.Message, id);
+                Reject(problem!.Value.Code, problem.Value.Message, id);
+                return ValueTask.CompletedTask;
             case MessageKind.Unknown:
-                return Reject(ErrorCodes.UnknownType, $"Unknown message type '{Truncate(type)}'.", id);
+                Reject(ErrorCodes.UnknownType, $"Unknown message type '{Truncate(type)}'.", id);
+                return ValueTask.CompletedTask;
             case MessageKind.Ping:
-                _outbox.Send(PongFrame);
-                return null;
+                _connection.Send(PongFrame);
+                return ValueTask.CompletedTask;
             case MessageKind.Leave:
-                return new SessionClose(SessionCloseReason.Leave);
+                return EndAsync("leave", WebSocketCloseStatus.NormalClosure, "bye");
             case MessageKind.Join:
-                return HandleJoin(utf8, id);
+                return JoinAsync(utf8, id, cancellationToken);
             default:
                 break;
         }
-        if (_self is null)
+        if (_self is not { } self || _roomId is not { } roomId)
         {
-            return Reject(ErrorCodes.NotJoined, "Send join first.", id);
+            Reject(ErrorCodes.NotJoined, "Send join first.", id);
+            return ValueTask.CompletedTask;
         }
         return kind switch
         {
-            MessageKind.Offer or MessageKind.Answer or MessageKind.Candidate => HandleRelay(utf8, kind, id, _self),
-            MessageKind.State => HandleState(utf8, id, _self),
+            MessageKind.Offer or MessageKind.Answer or MessageKind.Candidate => RelayAsync(utf8.Span, kind, id, self, roomId, cancellationToken),
+            MessageKind.State => StateAsync(utf8.Span, id, self, roomId, cancellationToken),
             _ => throw new InvalidOperationException($"Unhandled message kind {kind}."),
         };
     }
 
-    /// <summary>HandleBinary answers a binary frame: the protocol is text only.</summary>
-    public SessionClose? HandleBinary() =>
-        _bucket.TryTake()
-            ? Reject(ErrorCodes.BadRequest, "Binary frames are not supported; send JSON text frames.", null)
-            : RateLimited(null);
-
-    /// <summary>End leaves the room, if joined; the session takes no messages after it.</summary>
-    public void End(string why)
+    public ValueTask OnBinaryAsync(CancellationToken cancellationToken)
     {
-        if (_self is not { } self)
+        if (!_bucket.TryTake())
+        {
+            return RateLimited(null);
+        }
+        Reject(ErrorCodes.BadRequest, "Binary frames are not supported; send JSON text frames.", null);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask OnClosedAsync(string why) => EndAsync(why, null, null);
+
+    // EndAsync ends the session once: it leaves the room, if joined, and closes the connection
+    // when the session itself decided to (a leave, abuse, the join timeout).
+    private async ValueTask EndAsync(string why, WebSocketCloseStatus? status, string? reason)
+    {
+        if (Interlocked.Exchange(ref _ended, 1) != 0)
         {
             return;
         }
-        _self = null;
+        _joinTimer?.Dispose();
         _iceRefresh?.Dispose();
-        var roomId = self.Room?.Id;
-        _router.Leave(self, Serialize(new PeerLeftMessage(self.Id), Json.PeerLeftMessage));
-        if (roomId is not null)
+        if (Volatile.Read(ref _self) is { } self && _roomId is { } roomId)
         {
-            SignalingLog.Left(_logger, roomId, self.Id, why);
+            _self = null;
+            await _services.Router.LeaveAsync(roomId, self.Id, Serialize(new PeerLeftMessage(self.Id), Json.PeerLeftMessage), CancellationToken.None);
+            SignalingLog.Left(Logger, roomId, self.Id, why);
+        }
+        if (status is { } code)
+        {
+            _connection.Close(code, reason ?? "");
         }
     }
 
-    private SessionClose? HandleJoin(ReadOnlySpan<byte> utf8, string? id)
+    private void JoinTimedOut()
     {
-        if (!TryRead(utf8, Json.JoinMessage, id, out var join, out var close))
+        if (Volatile.Read(ref _self) is null && Volatile.Read(ref _ended) == 0)
         {
-            return close;
+            SignalingLog.JoinTimeout(Logger, _connection.Id, Options.JoinTimeout);
+            _ = EndAsync("join timeout", WebSocketCloseStatus.PolicyViolation, "join timeout").AsTask();
+        }
+    }
+
+    private async ValueTask JoinAsync(ReadOnlyMemory<byte> utf8, string? id, CancellationToken cancellationToken)
+    {
+        if (!TryRead(utf8.Span, Json.JoinMessage, id, out var join))
+        {
+            return;
         }
         if (_self is not null)
         {
-            return Reject(ErrorCodes.AlreadyJoined, "This connection has already joined a room.", id);
+            Reject(ErrorCodes.AlreadyJoined, "This connection has already joined a room.", id);
+            return;
         }
         if (join.Version is null)
         {
-            return Reject(ErrorCodes.BadRequest, "join needs \"version\": 1.", id);
+            Reject(ErrorCodes.BadRequest, "join needs \"version\": 1.", id);
+            return;
         }
         if (join.Version != 1)
         {
-            return Reject(ErrorCodes.UnsupportedVersion, $"This server speaks protocol version 1, not {join.Version}.", id);
+            Reject(ErrorCodes.UnsupportedVersion, $"This server speaks protocol version 1, not {join.Version}.", id);
+            return;
         }
         if (!Validation.IsRoomId(join.Room))
         {
-            return Reject(ErrorCodes.BadRequest, "join.room must be 1-64 characters of a-z, 0-9 and '-', starting with a letter or digit.", id);
+            Reject(ErrorCodes.BadRequest, "join.room must be 1-64 characters of a-z, 0-9 and '-', starting with a letter or digit.", id);
+            return;
         }
         if (Validation.NormalizeName(join.Name) is not { } name)
         {
-            return Reject(ErrorCodes.BadRequest, "join.name must be 1-64 characters after trimming, with no control characters.", id);
+            Reject(ErrorCodes.BadRequest, "join.name must be 1-64 characters after trimming, with no control characters.", id);
+            return;
         }
 
-        var self = new Participant(Participant.NewId(), name, _outbox);
-        var iceServers = _iceServers.ForParticipant(self.Id);
-        var status = _router.Join(join.Room!, self, peers =>
+        var self = new Participant(Participant.NewId(), name, _connection);
+        var roomId = join.Room!;
+        var ice = _services.IceServers;
+        var iceServers = ice.ForParticipant(self.Id);
+        var result = await _services.Router.JoinAsync(roomId, self, (in JoinContext context) =>
         {
-            var list = new PeerInfo[peers.Count];
+            var list = new PeerInfo[context.Peers.Count];
             for (var i = 0; i < list.Length; i++)
             {
-                list[i] = PeerInfo.From(peers[i]);
+                list[i] = PeerInfo.From(context.Peers[i]);
             }
             var selfInfo = new PeerInfo(self.Id, self.Name);
-            var joined = new JoinedMessage(join.Room!, selfInfo, list, iceServers, _options.IceTransportPolicy);
-            return (Serialize(joined, Json.JoinedMessage), Serialize(new PeerJoinedMessage(selfInfo), Json.PeerJoinedMessage));
-        });
-        if (status == JoinStatus.RoomFull)
+            var joined = new JoinedMessage(roomId, selfInfo, list, iceServers, ice.TransportPolicy);
+            return new JoinFrameSet(Serialize(joined, Json.JoinedMessage), Serialize(new PeerJoinedMessage(selfInfo), Json.PeerJoinedMessage), default);
+        }, cancellationToken);
+        if (result.Status != JoinStatus.Joined)
         {
-            SignalingLog.RoomFull(_logger, join.Room!, _options.MaxParticipants);
-            return Reject(ErrorCodes.RoomFull, $"This room is full ({_options.MaxParticipants} participants).", id);
+            SignalingLog.RoomFull(Logger, roomId, result.Count);
+            Reject(ErrorCodes.RoomFull, result.Reason!, id);
+            return;
         }
-        _self = self;
-        _metrics.Joined(_time.GetElapsedTime(_started));
-        SignalingLog.Joined(_logger, join.Room!, self.Id);
-        if (_iceServers.MintsCredentials)
+        _roomId = roomId;
+        Volatile.Write(ref _self, self);
+        _joinTimer?.Dispose();
+        _joinTimer = null;
+        _services.Metrics.Joined(_services.Time.GetElapsedTime(_started));
+        SignalingLog.Joined(Logger, roomId, self.Id);
+        if (ice.MintsCredentials)
         {
-            var every = _iceServers.RefreshAfter;
-            _iceRefresh = _time.CreateTimer(static s => ((SignalingSession)s!).RefreshIceServers(), this, every, every);
+            var every = ice.RefreshAfter;
+            _iceRefresh = _services.Time.CreateTimer(static s => ((SignalingSession)s!).RefreshIceServers(), this, every, every);
         }
-        return null;
+        if (Volatile.Read(ref _ended) != 0)
+        {
+            // The connection ended while the join was in flight: take the participant out again.
+            await _services.Router.LeaveAsync(roomId, self.Id, Serialize(new PeerLeftMessage(self.Id), Json.PeerLeftMessage), CancellationToken.None);
+            _iceRefresh?.Dispose();
+        }
     }
 
     // RefreshIceServers runs on a timer thread: it reads the participant once and only enqueues.
@@ -175,50 +235,59 @@ internal sealed partial class SignalingSession
     {
         if (Volatile.Read(ref _self) is { } self)
         {
-            _outbox.Send(Serialize(new IceServersMessage(_iceServers.ForParticipant(self.Id)), Json.IceServersMessage));
+            _connection.Send(Serialize(new IceServersMessage(_services.IceServers.ForParticipant(self.Id)), Json.IceServersMessage));
         }
     }
 
-    private SessionClose? HandleRelay(ReadOnlySpan<byte> utf8, MessageKind kind, string? id, Participant self)
+    private ValueTask RelayAsync(ReadOnlySpan<byte> utf8, MessageKind kind, string? id, Participant self, string roomId, CancellationToken cancellationToken)
     {
         var frame = (t_rewriter ??= new RelayRewriter()).Rewrite(utf8, kind, self.Id, out var to, out var problem);
         if (frame is null)
         {
-            return Reject(ErrorCodes.BadRequest, problem!, id);
+            Reject(ErrorCodes.BadRequest, problem!, id);
+            return ValueTask.CompletedTask;
         }
-        return Relay(self, to!, frame, id, kind switch { MessageKind.Offer => "offer", MessageKind.Answer => "answer", _ => "candidate" });
-    }
-
-    private SessionClose? HandleState(ReadOnlySpan<byte> utf8, string? id, Participant self)
-    {
-        if (!TryRead(utf8, Json.StateMessage, id, out var state, out var close))
+        var type = kind switch { MessageKind.Offer => "offer", MessageKind.Answer => "answer", _ => "candidate" };
+        var sent = _services.Router.SendAsync(roomId, to!, frame, self.Id, cancellationToken);
+        if (sent.IsCompletedSuccessfully)
         {
-            return close;
+            Relayed(sent.Result, to!, id, type);
+            return ValueTask.CompletedTask;
         }
-        var media = new MediaState(state.Audio ?? false, state.Video ?? false, state.Screen ?? false, state.Hand ?? false);
-        var frame = Serialize(new StateMessage(media.Audio, media.Video, media.Screen, media.Hand, self.Id), Json.StateMessage);
-        _router.SetState(self, media, frame);
-        _metrics.Relayed("state");
-        return null;
+        return AwaitRelayedAsync(sent, to!, id, type);
     }
 
-    private SessionClose? Relay(Participant self, string to, byte[] frame, string? id, string type)
+    private async ValueTask AwaitRelayedAsync(ValueTask<bool> sent, string to, string? id, string type) => Relayed(await sent, to, id, type);
+
+    private void Relayed(bool sent, string to, string? id, string type)
     {
-        if (!_router.SendTo(self, to, frame))
+        if (!sent)
         {
-            return Reject(ErrorCodes.UnknownPeer, $"No participant {Truncate(to)} in this room.", id);
+            Reject(ErrorCodes.UnknownPeer, $"No participant {Truncate(to)} in this room.", id);
+            return;
         }
-        _metrics.Relayed(type);
-        return null;
+        _services.Metrics.Relayed(type);
     }
 
-    private bool TryRead<T>(ReadOnlySpan<byte> utf8, JsonTypeInfo<T> info, string? id, out T message, out SessionClose? close)
+    private ValueTask StateAsync(ReadOnlySpan<byte> utf8, string? id, Participant self, string roomId, CancellationToken cancellationToken)
+    {
+        if (!TryRead(utf8, Json.StateMessage, id, out var state))
+        {
+            return ValueTask.CompletedTask;
+        }
+        var presence = new PresenceState(new MediaState(state.Audio ?? false, state.Video ?? false, state.Screen ?? false), state.Hand ?? false);
+        var frame = Serialize(new StateMessage(presence.Media.Audio, presence.Media.Video, presence.Media.Screen, presence.Hand, self.Id), Json.StateMessage);
+        _services.Metrics.Relayed("state");
+        var set = _services.Router.SetStateAsync(roomId, self.Id, presence, frame, cancellationToken);
+        return set.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(set.AsTask());
+    }
+
+    private bool TryRead<T>(ReadOnlySpan<byte> utf8, JsonTypeInfo<T> info, string? id, out T message)
         where T : class
     {
         try
         {
             message = JsonSerializer.Deserialize(utf8, info)!;
-            close = null;
             return true;
         }
         catch (JsonException e)
@@ -226,52 +295,39 @@ internal sealed partial class SignalingSession
             var field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path}";
             var why = e.Message.Contains("missing required", StringComparison.Ordinal) ? "a required field is missing" : "a field has the wrong type";
             message = null!;
-            close = Reject(ErrorCodes.BadRequest, $"Malformed {info.Type.Name.Replace("Message", "", StringComparison.Ordinal).ToLowerInvariant()}: {why}{field}.", id);
+            Reject(ErrorCodes.BadRequest, $"Malformed {info.Type.Name.Replace("Message", "", StringComparison.Ordinal).ToLowerInvariant()}: {why}{field}.", id);
             return false;
         }
     }
 
-    private SessionClose? Reject(string code, string message, string? id)
+    private void Reject(string code, string message, string? id)
     {
-        SignalingLog.Rejected(_logger, code, _self?.Id);
-        _metrics.Error(code);
-        _outbox.Send(Serialize(new ErrorMessage(code, message, id), Json.ErrorMessage));
-        return null;
+        SignalingLog.Rejected(Logger, code, _self?.Id);
+        _services.Metrics.Error(code);
+        _connection.Send(Serialize(new ErrorMessage(code, message, id), Json.ErrorMessage));
     }
 
-    private SessionClose? RateLimited(string? id)
+    private ValueTask RateLimited(string? id)
     {
-        _metrics.RateLimited();
-        var now = _time.GetTimestamp();
-        if (_time.GetElapsedTime(_abuseWindowStart, now) > _options.AbuseWindow)
+        _services.Metrics.RateLimited();
+        var time = _services.Time;
+        var now = time.GetTimestamp();
+        if (time.GetElapsedTime(_abuseWindowStart, now) > Options.AbuseWindow)
         {
             _abuseWindowStart = now;
             _abuseCount = 0;
         }
-        if (++_abuseCount > _options.AbuseThreshold)
+        if (++_abuseCount > Options.AbuseThreshold)
         {
-            SignalingLog.Abusive(_logger, _self?.Id, _abuseCount);
-            return new SessionClose(SessionCloseReason.Abuse);
+            SignalingLog.Abusive(Logger, _self?.Id, _abuseCount);
+            return EndAsync("abuse", WebSocketCloseStatus.PolicyViolation, "rate limit exceeded");
         }
-        Reject(ErrorCodes.RateLimited, $"Too many messages: at most {_options.MessagesPerSecond}/s (bursts of {_options.MessageBurst}). This one was dropped.", id);
-        return null;
+        Reject(ErrorCodes.RateLimited, $"Too many messages: at most {Options.MessagesPerSecond}/s (bursts of {Options.MessageBurst}). This one was dropped.", id);
+        return ValueTask.CompletedTask;
     }
 
     private static byte[] Serialize<T>(T message, JsonTypeInfo<T> info) => JsonSerializer.SerializeToUtf8Bytes(message, info);
 
     private static string Truncate(string? text) =>
         text is null ? "" : text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 64), "…");
-}
-
-/// <summary>SessionClose asks the transport to close the socket.</summary>
-internal readonly record struct SessionClose(SessionCloseReason Reason);
-
-/// <summary>SessionCloseReason says why the session wants the socket closed.</summary>
-internal enum SessionCloseReason
-{
-    /// <summary>Leave: the client sent leave; close 1000.</summary>
-    Leave,
-
-    /// <summary>Abuse: sustained rate-limit violations; close 1008.</summary>
-    Abuse,
 }

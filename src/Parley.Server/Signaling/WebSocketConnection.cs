@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
-using Parley.Operations;
-using Parley.Rooms;
 
 namespace Parley.Signaling;
 
@@ -10,9 +8,10 @@ namespace Parley.Signaling;
 /// WebSocketConnection is the transport of one participant: one read loop that assembles
 /// messages up to the size limit and hands them to the session, and one writer that drains a
 /// bounded outbox with a deadline per write. A reader that falls behind by more than the
-/// outbox holds is dropped, so one slow client never stalls a room.
+/// outbox holds is dropped, so one slow client never stalls a room. What a message means, and
+/// when the connection should end, is the session's business (<see cref="IConnectionHandler"/>).
 /// </summary>
-internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
+internal sealed class WebSocketConnection : IConnection, IDisposable
 {
     private const int InitialBufferBytes = 4096;
 
@@ -20,10 +19,10 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
     private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(2);
 
     private readonly WebSocket _socket;
-    private readonly ParleyOptions _options;
+    private readonly SignalingOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ParleyMetrics _metrics;
+    private readonly SignalingMetrics _metrics;
     private readonly Channel<Outgoing> _queue = Channel.CreateUnbounded<Outgoing>(
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
     private readonly CancellationTokenSource _abort;
@@ -31,7 +30,7 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
     private int _queued;
     private int _closing;
 
-    public WebSocketConnection(string id, WebSocket socket, ParleyOptions options, TimeProvider time, ILogger logger, ParleyMetrics metrics)
+    public WebSocketConnection(string id, WebSocket socket, SignalingOptions options, TimeProvider time, ILogger logger, SignalingMetrics metrics)
     {
         _metrics = metrics;
         Id = id;
@@ -80,24 +79,15 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
         _queue.Writer.TryComplete();
     }
 
-    /// <summary>RunAsync runs the connection until the socket closes, dies or is dropped, then ends the session.</summary>
-    public async Task RunAsync(SignalingSession session, CancellationToken requestAborted)
+    /// <summary>RunAsync runs the connection until the socket closes, dies or is dropped, then tells the handler.</summary>
+    public async Task RunAsync(IConnectionHandler handler, CancellationToken requestAborted)
     {
         using var onAbort = requestAborted.UnsafeRegister(static c => ((WebSocketConnection)c!).Abort(), this);
         var writer = Task.Run(WriteLoopAsync, CancellationToken.None);
-        using var joinTimer = _time.CreateTimer(static state =>
-        {
-            var (connection, session) = ((WebSocketConnection, SignalingSession))state!;
-            if (!session.IsJoined)
-            {
-                SignalingLog.JoinTimeout(connection._logger, connection.Id, connection._options.JoinTimeout);
-                connection.Close(WebSocketCloseStatus.PolicyViolation, "join timeout");
-            }
-        }, (this, session), _options.JoinTimeout, Timeout.InfiniteTimeSpan);
         var why = "closed";
         try
         {
-            why = await ReadLoopAsync(session, joinTimer);
+            why = await ReadLoopAsync(handler);
         }
         catch (OperationCanceledException)
         {
@@ -109,8 +99,14 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
         }
         finally
         {
-            session.End(why);
-            Close(_socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, "");
+            try
+            {
+                await handler.OnClosedAsync(why);
+            }
+            finally
+            {
+                Close(_socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, "");
+            }
         }
         if (why != "closed")
         {
@@ -122,7 +118,7 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
     // ReadLoopAsync holds no buffer while the connection is idle: it waits with a zero-byte read
     // for the next frame header, rents a buffer for the message, and returns it once the message
     // is handled. An idle joined connection then costs no receive buffer at all.
-    private async Task<string> ReadLoopAsync(SignalingSession session, ITimer joinTimer)
+    private async Task<string> ReadLoopAsync(IConnectionHandler handler)
     {
         byte[]? buffer = null;
         var count = 0;
@@ -144,7 +140,7 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
                         // An empty message, or the empty last frame of one being skipped.
                         if (!discarding)
                         {
-                            Complete(session, joinTimer, [], header.MessageType);
+                            await CompleteAsync(handler, ReadOnlyMemory<byte>.Empty, header.MessageType);
                         }
                         discarding = false;
                         continue;
@@ -182,7 +178,7 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
                 }
                 else
                 {
-                    Complete(session, joinTimer, buffer.AsSpan(0, count), result.MessageType);
+                    await CompleteAsync(handler, buffer.AsMemory(0, count), result.MessageType);
                 }
                 if (result.EndOfMessage)
                 {
@@ -201,25 +197,15 @@ internal sealed class WebSocketConnection : IPeerOutbox, IDisposable
         }
     }
 
-    // Complete hands one whole message to the session and acts on its answer.
-    private void Complete(SignalingSession session, ITimer joinTimer, ReadOnlySpan<byte> message, WebSocketMessageType type)
+    // CompleteAsync hands one whole message to the handler; after a close nothing more is handled.
+    private ValueTask CompleteAsync(IConnectionHandler handler, ReadOnlyMemory<byte> message, WebSocketMessageType type)
     {
         if (Volatile.Read(ref _closing) != 0)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
         _metrics.Received(message.Length);
-        var close = type == WebSocketMessageType.Text ? session.Handle(message) : session.HandleBinary();
-        if (session.IsJoined)
-        {
-            joinTimer.Dispose();
-        }
-        if (close is { Reason: var reason })
-        {
-            var leave = reason == SessionCloseReason.Leave;
-            session.End(leave ? "leave" : "abuse");
-            Close(leave ? WebSocketCloseStatus.NormalClosure : WebSocketCloseStatus.PolicyViolation, leave ? "bye" : "rate limit exceeded");
-        }
+        return type == WebSocketMessageType.Text ? handler.OnTextAsync(message, _abort.Token) : handler.OnBinaryAsync(_abort.Token);
     }
 
     private async Task WriteLoopAsync()

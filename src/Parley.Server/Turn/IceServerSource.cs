@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Parley.Signaling;
 
 namespace Parley.Turn;
 
@@ -7,11 +6,14 @@ namespace Parley.Turn;
 /// IceServerSource makes the <c>iceServers</c> one participant receives: the configured static
 /// servers, plus the TURN server with a credential minted for that participant.
 /// </summary>
-internal sealed class IceServerSource(IOptions<ParleyOptions> options, TimeProvider time)
+internal sealed class IceServerSource(IOptions<IceOptions> options, TimeProvider time)
 {
     private readonly IceServer[] _static = [.. options.Value.IceServers.Select(s => new IceServer([.. s.Urls], s.Username, s.Credential))];
     private readonly TurnOptions _turn = options.Value.Turn;
     private readonly string[] _turnUrls = [.. options.Value.Turn.Urls];
+
+    /// <summary>TransportPolicy is <c>all</c> or <c>relay</c>, the ICE transport policy every participant gets.</summary>
+    public string TransportPolicy { get; } = options.Value.IceTransportPolicy;
 
     /// <summary>MintsCredentials is true when a TURN server with a shared secret is configured.</summary>
     public bool MintsCredentials => _turnUrls.Length > 0;

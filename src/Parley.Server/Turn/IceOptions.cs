@@ -1,66 +1,15 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
-namespace Parley;
+namespace Parley.Turn;
 
 /// <summary>
-/// ParleyOptions are the server's limits and WebRTC settings, bound from the <c>Parley</c>
-/// configuration section and validated at start. docs/configuration.md lists them all.
+/// IceOptions are the ICE servers and policy clients get, and the TURN server whose credentials
+/// Parley mints; bound from the <c>Parley</c> section and validated at start.
 /// </summary>
-public sealed class ParleyOptions
+public sealed class IceOptions
 {
     public const string SectionName = "Parley";
-
-    /// <summary>Largest accepted WebSocket message in bytes; a larger one closes the socket with 1009. Default 64 KiB.</summary>
-    [Range(1024, 16 * 1024 * 1024)]
-    public int MaxMessageBytes { get; set; } = 64 * 1024;
-
-    /// <summary>Time from the upgrade to a successful <c>join</c>; after it the socket is closed with 1008. Default 10 s.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
-    public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>Participants per room; one more gets <c>room-full</c>. Default 6, what a mesh of browsers carries well.</summary>
-    [Range(1, 1000)]
-    public int MaxParticipants { get; set; } = 6;
-
-    /// <summary>Sustained messages per second a connection may send (the token bucket's refill rate). Default 50.</summary>
-    [Range(1, 1_000_000)]
-    public int MessagesPerSecond { get; set; } = 50;
-
-    /// <summary>Messages a connection may send in a burst (the token bucket's size). Default 200.</summary>
-    [Range(1, 1_000_000)]
-    public int MessageBurst { get; set; } = 200;
-
-    /// <summary>Rate-limited messages within <see cref="AbuseWindow"/> after which the socket is closed with 1008. Default 100.</summary>
-    [Range(1, 1_000_000)]
-    public int AbuseThreshold { get; set; } = 100;
-
-    /// <summary>The window over which rate-limited messages are counted towards <see cref="AbuseThreshold"/>. Default 10 s.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan AbuseWindow { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>Idle time after which the server sends a WebSocket ping. Default 15 s.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
-    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
-
-    /// <summary>Time a ping may go unanswered before the connection counts as dead and leaves. Default 30 s, so a dead peer is gone within 45 s.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
-    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Messages waiting to be written to one connection; a reader that falls further behind is dropped. Default 256.</summary>
-    [Range(1, 100_000)]
-    public int OutboundQueueLimit { get; set; } = 256;
-
-    /// <summary>Time one write to a socket may take before the connection is dropped. Default 10 s.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
-    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>Pending TCP connections the listener queues (Kestrel's default is 512): a reconnect storm needs more. Also raise net.core.somaxconn.</summary>
-    [Range(16, 65535)]
-    public int ListenBacklog { get; set; } = 4096;
-
-    /// <summary>Origins, besides the server's own, whose pages may open the signaling WebSocket (e.g. <c>https://meet.example.org</c>).</summary>
-    public IList<string> AllowedOrigins { get; } = [];
 
     /// <summary>STUN and TURN servers handed to clients in <c>joined.iceServers</c>. Default none: no outside server is contacted.</summary>
     public IList<IceServerOptions> IceServers { get; } = [];
@@ -77,7 +26,7 @@ public sealed class ParleyOptions
     public string IceTransportPolicy { get; set; } = "all";
 }
 
-/// <summary>IceServerOptions is one entry of <see cref="ParleyOptions.IceServers"/>, shaped like WebRTC's RTCIceServer.</summary>
+/// <summary>IceServerOptions is one entry of <see cref="IceOptions.IceServers"/>, shaped like WebRTC's RTCIceServer.</summary>
 public sealed class IceServerOptions
 {
     /// <summary>One or more <c>stun:</c>, <c>turn:</c> or <c>turns:</c> URLs.</summary>
@@ -106,29 +55,16 @@ public sealed class TurnOptions
     public TimeSpan CredentialLifetime { get; set; } = TimeSpan.FromHours(1);
 }
 
-/// <summary>ParleyOptionsValidator checks the attributes above (source-generated) and the rules across fields.</summary>
+/// <summary>IceOptionsValidator checks the attributes above (source-generated).</summary>
 [OptionsValidator]
-public sealed partial class ParleyOptionsValidator : IValidateOptions<ParleyOptions>;
+public sealed partial class IceOptionsValidator : IValidateOptions<IceOptions>;
 
-/// <summary>ParleyOptionsRules holds the checks no attribute expresses; each failure names its key.</summary>
-internal sealed class ParleyOptionsRules : IValidateOptions<ParleyOptions>
+/// <summary>IceOptionsRules holds the checks no attribute expresses; each failure names its key.</summary>
+internal sealed class IceOptionsRules : IValidateOptions<IceOptions>
 {
-    public ValidateOptionsResult Validate(string? name, ParleyOptions options)
+    public ValidateOptionsResult Validate(string? name, IceOptions options)
     {
         var failures = new List<string>();
-        if (options.MessageBurst < options.MessagesPerSecond)
-        {
-            failures.Add($"Parley:MessageBurst ({options.MessageBurst}) must be at least Parley:MessagesPerSecond ({options.MessagesPerSecond}).");
-        }
-        foreach (var origin in options.AllowedOrigins)
-        {
-            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri)
-                || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
-                || uri.AbsolutePath != "/" || origin.EndsWith('/'))
-            {
-                failures.Add($"Parley:AllowedOrigins entry '{origin}' must be an origin like 'https://meet.example.org' (scheme, host, optional port; no path).");
-            }
-        }
         for (var i = 0; i < options.IceServers.Count; i++)
         {
             var server = options.IceServers[i];

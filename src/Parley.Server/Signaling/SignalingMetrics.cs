@@ -1,16 +1,15 @@
 using System.Diagnostics.Metrics;
+using Parley.Operations;
 using Parley.Rooms;
-using Parley.Signaling;
 
-namespace Parley.Operations;
+namespace Parley.Signaling;
 
 /// <summary>
-/// ParleyMetrics are the server's instruments on the <c>Parley</c> meter, exported in the
+/// SignalingMetrics are the signaling's instruments on the <c>Parley</c> meter, exported in the
 /// Prometheus format at <c>/metrics</c>. Counters are cheap enough for the relay's hot path.
 /// </summary>
-internal sealed class ParleyMetrics
+internal sealed class SignalingMetrics
 {
-    public const string MeterName = "Parley";
 
     private readonly Counter<long> _joins;
     private readonly Histogram<double> _joinDuration;
@@ -20,11 +19,15 @@ internal sealed class ParleyMetrics
     private readonly Counter<long> _bytesReceived;
     private readonly Counter<long> _bytesSent;
 
-    public ParleyMetrics(IMeterFactory meters, ConnectionTracker connections, IRoomRouter router)
+    public SignalingMetrics(IMeterFactory meters, ConnectionTracker connections, IRoomRouter router)
     {
-        var meter = meters.Create(MeterName);
+        var meter = meters.Create(OperationsEndpoints.MeterName);
         meter.CreateObservableUpDownCounter("parley.connections", () => connections.Count, "{connection}", "Open signaling WebSocket connections.");
-        meter.CreateObservableUpDownCounter("parley.rooms", () => router.RoomCount, "{room}", "Rooms with at least one participant.");
+        meter.CreateObservableUpDownCounter("parley.rooms", () => (Measurement<int>[])
+            [
+                new(router.CountRooms(RoomMode.Mesh), new KeyValuePair<string, object?>("mode", "mesh")),
+                new(router.CountRooms(RoomMode.Sfu), new KeyValuePair<string, object?>("mode", "sfu")),
+            ], "{room}", "Rooms with at least one participant, by mode.");
         meter.CreateObservableUpDownCounter("parley.participants", () => router.ParticipantCount, "{participant}", "Participants in all rooms.");
         _joins = meter.CreateCounter<long>("parley.joins", "{join}", "Successful joins.");
         _joinDuration = meter.CreateHistogram<double>("parley.join.duration", "s", "Time from the WebSocket upgrade to the joined message.",
