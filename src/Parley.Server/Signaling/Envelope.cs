@@ -14,6 +14,9 @@ internal enum MessageKind
     State,
     Leave,
     Ping,
+    SfuOffer,
+    SfuAnswer,
+    SfuCandidate,
 }
 
 /// <summary>EnvelopeProblem is why a message could not even be dispatched.</summary>
@@ -108,6 +111,9 @@ internal static class Envelope
         if (reader.ValueTextEquals("state"u8)) { return MessageKind.State; }
         if (reader.ValueTextEquals("join"u8)) { return MessageKind.Join; }
         if (reader.ValueTextEquals("leave"u8)) { return MessageKind.Leave; }
+        if (reader.ValueTextEquals("sfu-candidate"u8)) { return MessageKind.SfuCandidate; }
+        if (reader.ValueTextEquals("sfu-offer"u8)) { return MessageKind.SfuOffer; }
+        if (reader.ValueTextEquals("sfu-answer"u8)) { return MessageKind.SfuAnswer; }
         type = reader.GetString();
         return MessageKind.Unknown;
     }

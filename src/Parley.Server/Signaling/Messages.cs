@@ -8,8 +8,8 @@ namespace Parley.Signaling;
 // client sends are nullable so that a missing one is reported as bad-request by the session
 // with the field's name; `type` is written first and ignored when read.
 
-/// <summary>join, C→S: enter a room.</summary>
-public sealed record JoinMessage(int? Version, string? Room, string? Name)
+/// <summary>join, C→S: enter a room; <c>features</c> says what the client can do beyond v1 (<c>sfu</c>).</summary>
+public sealed record JoinMessage(int? Version, string? Room, string? Name, IReadOnlyList<string>? Features = null)
 {
     [JsonPropertyOrder(-1)] public string Type => "join";
 }
@@ -20,7 +20,8 @@ public sealed record JoinedMessage(
     PeerInfo Self,
     IReadOnlyList<PeerInfo> Peers,
     IReadOnlyList<IceServer> IceServers,
-    string IceTransportPolicy)
+    string IceTransportPolicy,
+    string Mode = "mesh")
 {
     [JsonPropertyOrder(-1)] public string Type => "joined";
 }
@@ -84,6 +85,47 @@ public sealed record StateMessage(bool? Audio, bool? Video, bool? Screen, bool? 
     [JsonPropertyOrder(-1)] public string Type => "state";
 }
 
+/// <summary>mode, S→C: the room's media now goes peer to peer (<c>mesh</c>) or through the media server (<c>sfu</c>).</summary>
+public sealed record ModeMessage(string Mode, string? Reason = null)
+{
+    [JsonPropertyOrder(-1)] public string Type => "mode";
+}
+
+/// <summary>sfu-offer, both ways: an SDP offer on one of the SFU connections (the client's on <c>publish</c>, the server's on <c>subscribe</c>).</summary>
+public sealed record SfuOfferMessage(string? Pc, string? Sdp, IReadOnlyList<SfuStreamInfo>? Streams = null, bool? Fresh = null)
+{
+    [JsonPropertyOrder(-1)] public string Type => "sfu-offer";
+}
+
+/// <summary>SfuStreamInfo says which participant's media a subscribe connection's m-line (its <c>mid</c>) carries.</summary>
+public sealed record SfuStreamInfo(string Mid, string Peer, string Kind);
+
+/// <summary>sfu-answer, both ways: the SDP answer to the other side's <c>sfu-offer</c>.</summary>
+public sealed record SfuAnswerMessage(string? Pc, string? Sdp)
+{
+    [JsonPropertyOrder(-1)] public string Type => "sfu-answer";
+}
+
+/// <summary>sfu-candidate, both ways: a trickled ICE candidate of an SFU connection; <c>candidate: null</c> ends them.</summary>
+public sealed record SfuCandidateMessage(
+    string? Pc,
+    [property: JsonRequired, JsonIgnore(Condition = JsonIgnoreCondition.Never)] IceCandidate? Candidate)
+{
+    [JsonPropertyOrder(-1)] public string Type => "sfu-candidate";
+}
+
+/// <summary>sfu-close, S→C: the media server ended one SFU connection; close it (a new <c>sfu-offer</c> or <c>sfu-status</c> says what follows).</summary>
+public sealed record SfuCloseMessage(string Pc, string? Reason = null)
+{
+    [JsonPropertyOrder(-1)] public string Type => "sfu-close";
+}
+
+/// <summary>sfu-status, S→C: the media server of an SFU room was lost (<c>down</c>: close the SFU connections) or is back (<c>up</c>: publish again).</summary>
+public sealed record SfuStatusMessage(string Status, string? Message = null)
+{
+    [JsonPropertyOrder(-1)] public string Type => "sfu-status";
+}
+
 /// <summary>ice-servers, S→C: fresh <c>iceServers</c> (new TURN credentials) before the old ones expire.</summary>
 public sealed record IceServersMessage(IReadOnlyList<IceServer> IceServers)
 {
@@ -126,6 +168,10 @@ public static class ErrorCodes
     public const string UnknownPeer = "unknown-peer";
     public const string RateLimited = "rate-limited";
     public const string UnsupportedVersion = "unsupported-version";
+    public const string SfuRequired = "sfu-required";
+    public const string WrongMode = "wrong-mode";
+    public const string SfuUnavailable = "sfu-unavailable";
+    public const string SfuFailed = "sfu-failed";
     public const string Internal = "internal";
 }
 
@@ -143,6 +189,12 @@ public static class ErrorCodes
 [JsonSerializable(typeof(AnswerMessage))]
 [JsonSerializable(typeof(CandidateMessage))]
 [JsonSerializable(typeof(StateMessage))]
+[JsonSerializable(typeof(ModeMessage))]
+[JsonSerializable(typeof(SfuOfferMessage))]
+[JsonSerializable(typeof(SfuAnswerMessage))]
+[JsonSerializable(typeof(SfuCandidateMessage))]
+[JsonSerializable(typeof(SfuCloseMessage))]
+[JsonSerializable(typeof(SfuStatusMessage))]
 [JsonSerializable(typeof(IceServersMessage))]
 [JsonSerializable(typeof(LeaveMessage))]
 [JsonSerializable(typeof(PingMessage))]

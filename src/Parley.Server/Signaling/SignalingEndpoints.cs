@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Parley.Rooms;
+using Parley.Sfu;
 
 namespace Parley.Signaling;
 
@@ -20,6 +21,7 @@ public static class SignalingEndpoints
         services.AddSingleton<ConnectionTracker>();
         services.AddSingleton<SignalingMetrics>();
         services.AddSingleton<SignalingServices>();
+        services.TryAddSingleton<ISfuSignals, SfuSignals>();
         return services;
     }
 

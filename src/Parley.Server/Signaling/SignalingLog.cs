@@ -9,8 +9,8 @@ internal static partial class SignalingLog
     [LoggerMessage(2, LogLevel.Information, "Peer {PeerId} left room {Room} ({Why})")]
     public static partial void Left(ILogger logger, string room, string peerId, string why);
 
-    [LoggerMessage(3, LogLevel.Information, "Room {Room} is full ({MaxParticipants} participants); join refused")]
-    public static partial void RoomFull(ILogger logger, string room, int maxParticipants);
+    [LoggerMessage(3, LogLevel.Information, "Join to room {Room} ({Count} participants) refused: {Reason}")]
+    public static partial void JoinRefused(ILogger logger, string room, int count, string reason);
 
     [LoggerMessage(4, LogLevel.Debug, "Message rejected with {Code} (peer {PeerId})")]
     public static partial void Rejected(ILogger logger, string code, string? peerId);

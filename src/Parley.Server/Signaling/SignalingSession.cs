@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Options;
 using Parley.Rooms;
+using Parley.Sfu;
 using Parley.Turn;
 
 namespace Parley.Signaling;
@@ -17,8 +18,12 @@ internal sealed class SignalingServices(
     IceServerSource iceServers,
     TimeProvider time,
     ILoggerFactory loggers,
-    SignalingMetrics metrics)
+    SignalingMetrics metrics,
+    SfuCoordinator? sfu = null)
 {
+    /// <summary>Sfu is the media server's coordinator, or null when the SFU feature is not registered.</summary>
+    public SfuCoordinator? Sfu { get; } = sfu is { IsConfigured: true } ? sfu : null;
+
     public IRoomRouter Router { get; } = router;
 
     public SignalingOptions Options { get; } = options.Value;
@@ -70,6 +75,9 @@ internal sealed partial class SignalingSession : IConnectionHandler
         _joinTimer = time.CreateTimer(static s => ((SignalingSession)s!).JoinTimedOut(), this, services.Options.JoinTimeout, Timeout.InfiniteTimeSpan);
     }
 
+    // MaxFeatures bounds join.features.
+    private const int MaxFeatures = 16;
+
     private SignalingOptions Options => _services.Options;
 
     private ILogger Logger => _services.Logger;
@@ -111,6 +119,9 @@ internal sealed partial class SignalingSession : IConnectionHandler
         {
             MessageKind.Offer or MessageKind.Answer or MessageKind.Candidate => RelayAsync(utf8.Span, kind, id, self, roomId, cancellationToken),
             MessageKind.State => StateAsync(utf8.Span, id, self, roomId, cancellationToken),
+            MessageKind.SfuOffer => SfuOfferAsync(utf8, id, self, roomId),
+            MessageKind.SfuAnswer => SfuAnswerAsync(utf8, id, self, roomId),
+            MessageKind.SfuCandidate => SfuCandidateAsync(utf8, id, self, roomId),
             _ => throw new InvalidOperationException($"Unhandled message kind {kind}."),
         };
     }
@@ -140,7 +151,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
         if (Volatile.Read(ref _self) is { } self && _roomId is { } roomId)
         {
             _self = null;
-            await _services.Router.LeaveAsync(roomId, self.Id, Serialize(new PeerLeftMessage(self.Id), Json.PeerLeftMessage), CancellationToken.None);
+            await LeaveRoomAsync(roomId, self.Id);
             SignalingLog.Left(Logger, roomId, self.Id, why);
         }
         if (status is { } code)
@@ -190,7 +201,14 @@ internal sealed partial class SignalingSession : IConnectionHandler
             return;
         }
 
-        var self = new Participant(Participant.NewId(), name, _connection);
+        if (join.Features is { Count: > MaxFeatures } || join.Features?.Any(f => f is null or { Length: > 32 }) == true)
+        {
+            Reject(ErrorCodes.BadRequest, $"join.features must be at most {MaxFeatures} strings of at most 32 characters.", id);
+            return;
+        }
+        // A client that can use the SFU says so; on a server without one, it is a mesh client.
+        var sfu = _services.Sfu;
+        var self = new Participant(Participant.NewId(), name, _connection, supportsSfu: sfu is not null && join.Features?.Contains("sfu") == true);
         var roomId = join.Room!;
         var ice = _services.IceServers;
         var iceServers = ice.ForParticipant(self.Id);
@@ -202,13 +220,17 @@ internal sealed partial class SignalingSession : IConnectionHandler
                 list[i] = PeerInfo.From(context.Peers[i]);
             }
             var selfInfo = new PeerInfo(self.Id, self.Name);
-            var joined = new JoinedMessage(roomId, selfInfo, list, iceServers, ice.TransportPolicy);
-            return new JoinFrameSet(Serialize(joined, Json.JoinedMessage), Serialize(new PeerJoinedMessage(selfInfo), Json.PeerJoinedMessage), default);
+            var mode = SfuSignals.ModeName(context.Mode);
+            var joined = new JoinedMessage(roomId, selfInfo, list, iceServers, ice.TransportPolicy, mode);
+            return new JoinFrameSet(
+                Serialize(joined, Json.JoinedMessage),
+                Serialize(new PeerJoinedMessage(selfInfo), Json.PeerJoinedMessage),
+                context.Switched ? Serialize(new ModeMessage(mode), Json.ModeMessage) : default);
         }, cancellationToken);
         if (result.Status != JoinStatus.Joined)
         {
-            SignalingLog.RoomFull(Logger, roomId, result.Count);
-            Reject(ErrorCodes.RoomFull, result.Reason!, id);
+            SignalingLog.JoinRefused(Logger, roomId, result.Count, result.Reason!);
+            Reject(result.Status == JoinStatus.SfuRequired ? ErrorCodes.SfuRequired : ErrorCodes.RoomFull, result.Reason!, id);
             return;
         }
         _roomId = roomId;
@@ -217,6 +239,14 @@ internal sealed partial class SignalingSession : IConnectionHandler
         _joinTimer = null;
         _services.Metrics.Joined(_services.Time.GetElapsedTime(_started));
         SignalingLog.Joined(Logger, roomId, self.Id);
+        if (result.Mode == RoomMode.Sfu && sfu is not null)
+        {
+            await sfu.MemberJoinedAsync(roomId, self.Id, result.Switched);
+            if (!sfu.IsUp)
+            {
+                _connection.Send(SfuSignals.StatusFrame(up: false, "The media server is unavailable; this meeting resumes as soon as it is back."));
+            }
+        }
         if (ice.MintsCredentials)
         {
             var every = ice.RefreshAfter;
@@ -225,8 +255,17 @@ internal sealed partial class SignalingSession : IConnectionHandler
         if (Volatile.Read(ref _ended) != 0)
         {
             // The connection ended while the join was in flight: take the participant out again.
-            await _services.Router.LeaveAsync(roomId, self.Id, Serialize(new PeerLeftMessage(self.Id), Json.PeerLeftMessage), CancellationToken.None);
+            await LeaveRoomAsync(roomId, self.Id);
             _iceRefresh?.Dispose();
+        }
+    }
+
+    private async ValueTask LeaveRoomAsync(string roomId, string participantId)
+    {
+        var left = await _services.Router.LeaveAsync(roomId, participantId, Serialize(new PeerLeftMessage(participantId), Json.PeerLeftMessage), CancellationToken.None);
+        if (left.WasMember && left.Mode == RoomMode.Sfu && _services.Sfu is { } sfu)
+        {
+            await sfu.MemberLeftAsync(roomId, participantId);
         }
     }
 
@@ -280,6 +319,122 @@ internal sealed partial class SignalingSession : IConnectionHandler
         _services.Metrics.Relayed("state");
         var set = _services.Router.SetStateAsync(roomId, self.Id, presence, frame, cancellationToken);
         return set.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(set.AsTask());
+    }
+
+    private async ValueTask SfuOfferAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
+    {
+        if (!TryRead(utf8.Span, Json.SfuOfferMessage, id, out var offer) || !TrySfuPc(offer.Pc, id, out var pc))
+        {
+            return;
+        }
+        if (pc != SfuPc.Publish)
+        {
+            Reject(ErrorCodes.BadRequest, "Only the server offers on the subscribe connection: answer its sfu-offer with sfu-answer.", id);
+            return;
+        }
+        if (!IsSdp(offer.Sdp, "sfu-offer", id) || SfuFor(id) is not { } sfu)
+        {
+            return;
+        }
+        var (answer, error) = await sfu.PublishAsync(roomId, self.Id, offer.Sdp!, offer.Fresh == true);
+        if (error is { } e)
+        {
+            Reject(e.Code, e.Message, id);
+            return;
+        }
+        _connection.Send(Serialize(new SfuAnswerMessage(SfuSignals.PcName(SfuPc.Publish), answer), Json.SfuAnswerMessage));
+        _services.Metrics.Relayed("sfu-offer");
+    }
+
+    private async ValueTask SfuAnswerAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
+    {
+        if (!TryRead(utf8.Span, Json.SfuAnswerMessage, id, out var answer) || !TrySfuPc(answer.Pc, id, out var pc))
+        {
+            return;
+        }
+        if (pc != SfuPc.Subscribe)
+        {
+            Reject(ErrorCodes.BadRequest, "The publish connection's answer comes from the server: send its offer as sfu-offer.", id);
+            return;
+        }
+        if (!IsSdp(answer.Sdp, "sfu-answer", id) || SfuFor(id) is not { } sfu)
+        {
+            return;
+        }
+        if (await sfu.AnswerAsync(roomId, self.Id, answer.Sdp!) is { } e)
+        {
+            Reject(e.Code, e.Message, id);
+            return;
+        }
+        _services.Metrics.Relayed("sfu-answer");
+    }
+
+    private async ValueTask SfuCandidateAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
+    {
+        if (!TryRead(utf8.Span, Json.SfuCandidateMessage, id, out var message) || !TrySfuPc(message.Pc, id, out var pc))
+        {
+            return;
+        }
+        SfuCandidate? candidate = null;
+        if (message.Candidate is { } c)
+        {
+            if (c.Candidate is not { Length: > 0 and <= MaxCandidateLength } text || !text.StartsWith("candidate:", StringComparison.Ordinal))
+            {
+                Reject(ErrorCodes.BadRequest, $"sfu-candidate.candidate.candidate must be an ICE candidate line (\"candidate:…\", at most {MaxCandidateLength} characters).", id);
+                return;
+            }
+            candidate = new SfuCandidate(text, c.SdpMid, c.SdpMLineIndex);
+        }
+        if (SfuFor(id) is not { } sfu)
+        {
+            return;
+        }
+        if (await sfu.TrickleAsync(roomId, self.Id, pc, candidate) is { } e)
+        {
+            Reject(e.Code, e.Message, id);
+            return;
+        }
+        _services.Metrics.Relayed("sfu-candidate");
+    }
+
+    // MaxCandidateLength bounds one candidate line: real ones are about 100-200 characters.
+    private const int MaxCandidateLength = 1024;
+
+    private SfuCoordinator? SfuFor(string? id)
+    {
+        if (_services.Sfu is { } sfu)
+        {
+            return sfu;
+        }
+        Reject(ErrorCodes.SfuUnavailable, "This server has no media server: its rooms are peer to peer.", id);
+        return null;
+    }
+
+    private bool TrySfuPc(string? name, string? id, out SfuPc pc)
+    {
+        switch (name)
+        {
+            case "publish":
+                pc = SfuPc.Publish;
+                return true;
+            case "subscribe":
+                pc = SfuPc.Subscribe;
+                return true;
+            default:
+                pc = default;
+                Reject(ErrorCodes.BadRequest, "\"pc\" must be \"publish\" or \"subscribe\".", id);
+                return false;
+        }
+    }
+
+    private bool IsSdp(string? sdp, string type, string? id)
+    {
+        if (sdp is not null && sdp.StartsWith("v=0", StringComparison.Ordinal))
+        {
+            return true;
+        }
+        Reject(ErrorCodes.BadRequest, $"{type}.sdp must be an SDP description (starting with \"v=0\").", id);
+        return false;
     }
 
     private bool TryRead<T>(ReadOnlySpan<byte> utf8, JsonTypeInfo<T> info, string? id, out T message)

@@ -1,0 +1,289 @@
+using System.Collections.Concurrent;
+using Parley.Rooms;
+using Parley.Sfu.Janus;
+
+namespace Parley.Sfu;
+
+/// <summary>
+/// SfuCoordinator is the SFU as the signaling sees it: it keeps one <see cref="SfuRoom"/> per
+/// room the router has on the SFU, passes each participant's requests to it, turns Janus's
+/// failures into clear errors, and carries the rooms through Janus going down (a small room
+/// falls back to a mesh, a larger one waits) and coming back (rooms rebuilt, everyone asked to
+/// publish again).
+/// </summary>
+internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, SfuMetrics metrics) : IHostedService
+{
+    private readonly ConcurrentDictionary<string, SfuRoom> _rooms = new(StringComparer.Ordinal);
+    private readonly Lock _creating = new();
+    private readonly SemaphoreSlim _transitions = new(1, 1);
+
+    public bool IsConfigured => runtime.Connection.IsConfigured;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        runtime.Connection.Up += session => _ = Task.Run(() => OnUpAsync(session), CancellationToken.None);
+        runtime.Connection.Down += why => _ = Task.Run(() => OnDownAsync(why), CancellationToken.None);
+        metrics.Publishers = () => _rooms.Values.Sum(r => r.Publishers);
+        metrics.Subscriptions = () => _rooms.Values.Sum(r => r.Subscriptions);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>MemberJoinedAsync: a participant is in an SFU room (it joined one, or its join moved the room there).</summary>
+    public async ValueTask MemberJoinedAsync(string roomId, string participantId, bool switched)
+    {
+        if (await RoomAsync(roomId) is not { } room)
+        {
+            return;
+        }
+        await room.AddMemberAsync(participantId);
+        if (switched && runtime.Connection.IsUp)
+        {
+            // Make the Janus room now: the members' offers are on their way.
+            try
+            {
+                await room.StartAsync();
+            }
+            catch (Exception e) when (e is JanusException or JanusUnavailableException or TimeoutException or SfuRequestException)
+            {
+                SfuLog.EventFailed(runtime.Logger, roomId, e.Message);
+            }
+        }
+    }
+
+    /// <summary>MemberLeftAsync: a participant left a room that was on the SFU; the last one out closes the Janus room.</summary>
+    public async ValueTask MemberLeftAsync(string roomId, string participantId)
+    {
+        if (!_rooms.TryGetValue(roomId, out var room))
+        {
+            return;
+        }
+        if (await room.RemoveMemberAsync(participantId))
+        {
+            _rooms.TryRemove(new KeyValuePair<string, SfuRoom>(roomId, room));
+        }
+        else if (IsConfigured && !runtime.Connection.IsUp
+                 && await runtime.Signals.FallBackToMeshAsync(roomId, "The media server is still unavailable, and this call is now small enough to continue peer to peer.", CancellationToken.None))
+        {
+            // The room waited for Janus; now it is small enough for a mesh.
+            await room.CloseWithoutJanusAsync();
+            _rooms.TryRemove(new KeyValuePair<string, SfuRoom>(roomId, room));
+        }
+    }
+
+    /// <summary>IsUp is true while the media server can take requests.</summary>
+    public bool IsUp => runtime.Connection.IsUp;
+
+    /// <summary>PublishAsync answers a participant's offer for its publish connection.</summary>
+    public async ValueTask<(string? Answer, SfuError? Error)> PublishAsync(string roomId, string participantId, string sdp, bool fresh)
+    {
+        var (room, error) = await ReadyRoomAsync(roomId);
+        if (room is null)
+        {
+            return (null, error);
+        }
+        try
+        {
+            return (await room.PublishAsync(participantId, sdp, fresh), null);
+        }
+        catch (Exception e) when (Failure(e, "offer") is { } failure)
+        {
+            return (null, Refused(roomId, participantId, failure));
+        }
+    }
+
+    /// <summary>AnswerAsync takes a participant's answer on its subscribe connection.</summary>
+    public async ValueTask<SfuError?> AnswerAsync(string roomId, string participantId, string sdp)
+    {
+        var (room, error) = await ReadyRoomAsync(roomId);
+        if (room is null)
+        {
+            return error;
+        }
+        try
+        {
+            return await room.AnswerAsync(participantId, sdp) is { } refused ? Refused(roomId, participantId, refused) : null;
+        }
+        catch (Exception e) when (Failure(e, "answer") is { } failure)
+        {
+            return Refused(roomId, participantId, failure);
+        }
+    }
+
+    /// <summary>TrickleAsync passes a participant's candidate to the media server.</summary>
+    public async ValueTask<SfuError?> TrickleAsync(string roomId, string participantId, SfuPc pc, SfuCandidate? candidate)
+    {
+        var (room, error) = await ReadyRoomAsync(roomId);
+        if (room is null)
+        {
+            return error;
+        }
+        try
+        {
+            return await room.TrickleAsync(participantId, pc, candidate);
+        }
+        catch (Exception e) when (Failure(e, "candidate") is { } failure)
+        {
+            return Refused(roomId, participantId, failure);
+        }
+    }
+
+    private async ValueTask<(SfuRoom? Room, SfuError? Error)> ReadyRoomAsync(string roomId)
+    {
+        if (!IsConfigured)
+        {
+            return (null, new SfuError(SfuErrorCodes.Unavailable, "This server has no media server: its rooms are peer to peer."));
+        }
+        if (await RoomAsync(roomId) is not { } room)
+        {
+            return (null, new SfuError(SfuErrorCodes.WrongMode, "This room is peer to peer (mode mesh): negotiate with each participant (offer, answer, candidate), not with the media server."));
+        }
+        if (!runtime.Connection.IsUp)
+        {
+            return (null, new SfuError(SfuErrorCodes.Unavailable, "The media server is unavailable just now; Parley is reconnecting to it."));
+        }
+        return (room, null);
+    }
+
+    // RoomAsync is the room's SfuRoom, made on first need while the router has the room on the
+    // SFU, with the members the router has (adding a member twice is harmless).
+    private async ValueTask<SfuRoom?> RoomAsync(string roomId)
+    {
+        if (_rooms.TryGetValue(roomId, out var existing) && !existing.IsClosed)
+        {
+            return existing;
+        }
+        if (await router.GetAsync(roomId, CancellationToken.None) is not { Mode: RoomMode.Sfu } snapshot)
+        {
+            return null;
+        }
+        SfuRoom room;
+        lock (_creating)
+        {
+            if (_rooms.TryGetValue(roomId, out existing) && !existing.IsClosed)
+            {
+                return existing;
+            }
+            room = new SfuRoom(roomId, runtime);
+            _rooms[roomId] = room;
+        }
+        foreach (var member in snapshot.Members)
+        {
+            await room.AddMemberAsync(member.Id);
+        }
+        return room;
+    }
+
+    private static SfuError? Failure(Exception e, string what) => e switch
+    {
+        SfuRequestException r => r.Error,
+        JanusUnavailableException => new SfuError(SfuErrorCodes.Unavailable, "The media server is unavailable just now; Parley is reconnecting to it."),
+        TimeoutException => new SfuError(SfuErrorCodes.Failed, $"The media server did not answer this {what} in time; try again."),
+        JanusException j => new SfuError(SfuErrorCodes.Failed, $"The media server refused this {what}: {j.Reason} ({j.Code})."),
+        _ => null,
+    };
+
+    private SfuError Refused(string roomId, string participantId, SfuError error)
+    {
+        SfuLog.Refused(runtime.Logger, roomId, participantId, error.Code, error.Message);
+        return error;
+    }
+
+    private async Task OnUpAsync(JanusSession session)
+    {
+        await _transitions.WaitAsync();
+        try
+        {
+            var stale = await DestroyLeftoversAsync(session);
+            var rooms = _rooms.Values.Where(r => !r.IsClosed).ToArray();
+            SfuLog.JanusUp(runtime.Logger, rooms.Length, stale);
+            foreach (var room in rooms)
+            {
+                try
+                {
+                    await room.StartAsync();
+                    await runtime.Signals.StatusAsync(room.Id, up: true, "The media server is back: reconnecting your media.", CancellationToken.None);
+                }
+                catch (Exception e) when (Failure(e, "rebuild") is { } failure)
+                {
+                    SfuLog.EventFailed(runtime.Logger, room.Id, failure.Message);
+                }
+            }
+        }
+#pragma warning disable CA1031 // A failed transition is logged; the next one starts afresh.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            SfuLog.TransitionFailed(runtime.Logger, e);
+        }
+        finally
+        {
+            _transitions.Release();
+        }
+    }
+
+    // DestroyLeftoversAsync removes the Janus rooms an earlier run (or an earlier session) of
+    // Parley left: dynamic rooms outlive the session that made them (janus-sfu.md §0).
+    private async Task<int> DestroyLeftoversAsync(JanusSession session)
+    {
+        var control = await runtime.ControlHandleAsync(session);
+        var list = await control.MessageAsync(VideoRoom.List(runtime.Options.AdminKey!), null, CancellationToken.None);
+        var ours = _rooms.Values.Select(r => r.JanusRoomId).ToHashSet();
+        var destroyed = 0;
+        foreach (var (id, description) in VideoRoom.Rooms(list.Data))
+        {
+            if (description.StartsWith(VideoRoom.DescriptionPrefix, StringComparison.Ordinal) && !ours.Contains(id))
+            {
+                try
+                {
+                    await control.MessageAsync(VideoRoom.Destroy(id), null, CancellationToken.None);
+                    destroyed++;
+                }
+                catch (JanusException e)
+                {
+                    SfuLog.CleanupFailed(runtime.Logger, description, e.Message);
+                }
+            }
+        }
+        return destroyed;
+    }
+
+    private async Task OnDownAsync(string why)
+    {
+        await _transitions.WaitAsync();
+        try
+        {
+            var fallen = 0;
+            var waiting = 0;
+            foreach (var room in _rooms.Values.Where(r => !r.IsClosed).ToArray())
+            {
+                await room.LostJanusAsync();
+                if (await runtime.Signals.FallBackToMeshAsync(room.Id, "The media server is unavailable, so this call continues peer to peer.", CancellationToken.None))
+                {
+                    await room.CloseWithoutJanusAsync();
+                    _rooms.TryRemove(new KeyValuePair<string, SfuRoom>(room.Id, room));
+                    fallen++;
+                }
+                else
+                {
+                    await runtime.Signals.StatusAsync(room.Id, up: false,
+                        "The media server is unavailable. This meeting is too large to continue peer to peer; it resumes as soon as the media server is back.",
+                        CancellationToken.None);
+                    waiting++;
+                }
+            }
+            SfuLog.JanusDown(runtime.Logger, why, fallen, waiting);
+        }
+#pragma warning disable CA1031 // A failed transition is logged; the next one starts afresh.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            SfuLog.TransitionFailed(runtime.Logger, e);
+        }
+        finally
+        {
+            _transitions.Release();
+        }
+    }
+}

@@ -1,0 +1,32 @@
+namespace Parley.Sfu;
+
+/// <summary>SfuLog is the SFU's structured log. It never logs SDP, candidates or secrets.</summary>
+internal static partial class SfuLog
+{
+    [LoggerMessage(201, LogLevel.Information, "SFU room {Room} created on Janus")]
+    public static partial void RoomCreated(ILogger logger, string room);
+
+    [LoggerMessage(202, LogLevel.Information, "SFU room {Room} closed")]
+    public static partial void RoomClosed(ILogger logger, string room);
+
+    [LoggerMessage(203, LogLevel.Debug, "SFU room {Room}: cleanup failed: {Why}")]
+    public static partial void CleanupFailed(ILogger logger, string room, string why);
+
+    [LoggerMessage(204, LogLevel.Warning, "SFU room {Room}: handling a Janus event failed: {Why}")]
+    public static partial void EventFailed(ILogger logger, string room, string why);
+
+    [LoggerMessage(205, LogLevel.Error, "SFU room {Room}: its loop failed")]
+    public static partial void LoopFailed(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(206, LogLevel.Information, "Janus is up: {Rooms} SFU rooms to rebuild, {Stale} leftover rooms destroyed")]
+    public static partial void JanusUp(ILogger logger, int rooms, int stale);
+
+    [LoggerMessage(207, LogLevel.Warning, "Janus is down ({Why}): {Fallen} rooms fell back to a mesh, {Waiting} wait for it")]
+    public static partial void JanusDown(ILogger logger, string why, int fallen, int waiting);
+
+    [LoggerMessage(208, LogLevel.Information, "SFU request of peer {PeerId} in room {Room} refused with {Code}: {Why}")]
+    public static partial void Refused(ILogger logger, string room, string peerId, string code, string why);
+
+    [LoggerMessage(209, LogLevel.Error, "Handling Janus coming up or down failed")]
+    public static partial void TransitionFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,208 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Parley.Sfu.Janus;
+
+namespace Parley.Sfu;
+
+/// <summary>
+/// VideoRoom holds the Janus VideoRoom requests Parley makes and reads their answers
+/// (janus-sfu.md §2). Room, feed and handle ids are Janus's business: none of them reaches a
+/// client.
+/// </summary>
+internal static class VideoRoom
+{
+    public const string Plugin = "janus.plugin.videoroom";
+
+    /// <summary>DescriptionPrefix marks the Janus rooms Parley made, so a restart can find and destroy its leftovers.</summary>
+    public const string DescriptionPrefix = "parley:";
+
+    public static JsonObject Create(long room, string parleyRoom, string adminKey, int publishers, int bitrate) => new()
+    {
+        ["request"] = "create",
+        ["room"] = room,
+        ["permanent"] = false,
+        ["description"] = DescriptionPrefix + parleyRoom,
+        ["is_private"] = true,
+        ["admin_key"] = adminKey,
+        ["publishers"] = publishers,
+        ["bitrate"] = bitrate,
+        ["bitrate_cap"] = true,
+        ["audiocodec"] = "opus",
+        ["videocodec"] = "vp8",
+        ["notify_joining"] = false,
+        // Firefox breaks on video-orientation changes with it (spreed-signaling, janus-sfu.md §2.1).
+        ["videoorient_ext"] = false,
+    };
+
+    public static JsonObject Destroy(long room) => new() { ["request"] = "destroy", ["room"] = room };
+
+    public static JsonObject List(string adminKey) => new() { ["request"] = "list", ["admin_key"] = adminKey };
+
+    /// <summary>JoinObserver joins Parley's own non-publishing participant, which hears every publisher come and go.</summary>
+    public static JsonObject JoinObserver(long room, long id) => new()
+    {
+        ["request"] = "join",
+        ["ptype"] = "publisher",
+        ["room"] = room,
+        ["id"] = id,
+        ["display"] = "parley",
+    };
+
+    /// <summary>JoinAndPublish joins a participant's publisher and publishes its offer in one round trip.</summary>
+    public static JsonObject JoinAndPublish(long room, long feed) => new()
+    {
+        ["request"] = "joinandconfigure",
+        ["ptype"] = "publisher",
+        ["room"] = room,
+        ["id"] = feed,
+        ["audio"] = true,
+        ["video"] = true,
+    };
+
+    /// <summary>Configure renegotiates a publisher (a new offer, an ICE restart), as spreed-signaling sends every later offer.</summary>
+    public static JsonObject Configure() => new() { ["request"] = "configure", ["audio"] = true, ["video"] = true };
+
+    public static JsonObject Subscribe(long room, IEnumerable<long> feeds) => new()
+    {
+        ["request"] = "join",
+        ["ptype"] = "subscriber",
+        ["room"] = room,
+        ["streams"] = Feeds(feeds),
+    };
+
+    public static JsonObject Update(IReadOnlyCollection<long> subscribe, IReadOnlyCollection<long> unsubscribe)
+    {
+        var body = new JsonObject { ["request"] = "update" };
+        if (subscribe.Count > 0)
+        {
+            body["subscribe"] = Feeds(subscribe);
+        }
+        if (unsubscribe.Count > 0)
+        {
+            body["unsubscribe"] = Feeds(unsubscribe);
+        }
+        return body;
+    }
+
+    public static JsonObject Start() => new() { ["request"] = "start" };
+
+    public static JsonObject Leave() => new() { ["request"] = "leave" };
+
+    /// <summary>Kind is the answer's <c>videoroom</c> field: joined, attached, updated, updating, event, ...</summary>
+    public static string? Kind(JsonElement data) =>
+        data.ValueKind == JsonValueKind.Object && data.TryGetProperty("videoroom", out var kind) && kind.ValueKind == JsonValueKind.String
+            ? kind.GetString()
+            : null;
+
+    /// <summary>Publishers reads a <c>joined</c> or <c>event</c>'s <c>publishers</c> list: each feed and its streams' kinds.</summary>
+    public static IEnumerable<(long Feed, int Streams)> Publishers(JsonElement data)
+    {
+        if (!data.TryGetProperty("publishers", out var list) || list.ValueKind != JsonValueKind.Array)
+        {
+            yield break;
+        }
+        foreach (var publisher in list.EnumerateArray())
+        {
+            if (publisher.TryGetProperty("id", out var id) && id.TryGetInt64(out var feed))
+            {
+                var streams = publisher.TryGetProperty("streams", out var s) && s.ValueKind == JsonValueKind.Array ? s.GetArrayLength() : 0;
+                yield return (feed, streams);
+            }
+        }
+    }
+
+    /// <summary>Gone reads the feed an <c>event</c> says stopped publishing or left (<c>unpublished</c>, <c>leaving</c>, <c>kicked</c>).</summary>
+    public static long? Gone(JsonElement data)
+    {
+        foreach (var name in (ReadOnlySpan<string>)["unpublished", "leaving", "kicked"])
+        {
+            if (data.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var feed))
+            {
+                return feed;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Streams reads a subscriber's <c>attached</c>/<c>updated</c> streams: every active m-line with the feed it carries.</summary>
+    public static IEnumerable<(string Mid, long Feed, string Kind)> Streams(JsonElement data)
+    {
+        if (!data.TryGetProperty("streams", out var list) || list.ValueKind != JsonValueKind.Array)
+        {
+            yield break;
+        }
+        foreach (var stream in list.EnumerateArray())
+        {
+            var active = !stream.TryGetProperty("active", out var a) || a.ValueKind != JsonValueKind.False;
+            if (active && stream.TryGetProperty("mid", out var mid) && mid.ValueKind == JsonValueKind.String
+                && stream.TryGetProperty("feed_id", out var feed) && feed.TryGetInt64(out var feedId)
+                && stream.TryGetProperty("type", out var type) && type.GetString() is "audio" or "video")
+            {
+                yield return (mid.GetString()!, feedId, type.GetString()!);
+            }
+        }
+    }
+
+    /// <summary>Rooms reads a <c>list</c> answer: each room's id and description.</summary>
+    public static IEnumerable<(long Room, string Description)> Rooms(JsonElement data)
+    {
+        if (!data.TryGetProperty("list", out var list) || list.ValueKind != JsonValueKind.Array)
+        {
+            yield break;
+        }
+        foreach (var room in list.EnumerateArray())
+        {
+            if (room.TryGetProperty("room", out var id) && id.TryGetInt64(out var roomId))
+            {
+                var description = room.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : "";
+                yield return (roomId, description);
+            }
+        }
+    }
+
+    /// <summary>Candidate reads a <c>trickle</c> event's candidate: null for <c>completed</c> (end of candidates), or when it is not one.</summary>
+    public static SfuCandidate? Candidate(JsonElement message)
+    {
+        if (!message.TryGetProperty("candidate", out var c) || c.ValueKind != JsonValueKind.Object
+            || !c.TryGetProperty("candidate", out var text) || text.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+        var mid = c.TryGetProperty("sdpMid", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        int? index = c.TryGetProperty("sdpMLineIndex", out var i) && i.TryGetInt32(out var n) ? n : null;
+        return new SfuCandidate(text.GetString()!, mid, index);
+    }
+
+    /// <summary>TrickleBody is a browser candidate as Janus takes it.</summary>
+    public static JsonObject? TrickleBody(SfuCandidate? candidate)
+    {
+        if (candidate is null)
+        {
+            return null;
+        }
+        var body = new JsonObject { ["candidate"] = candidate.Candidate };
+        if (candidate.SdpMid is not null)
+        {
+            body["sdpMid"] = candidate.SdpMid;
+        }
+        if (candidate.SdpMLineIndex is { } index)
+        {
+            body["sdpMLineIndex"] = index;
+        }
+        return body;
+    }
+
+    private static JsonArray Feeds(IEnumerable<long> feeds)
+    {
+        var array = new JsonArray();
+        foreach (var feed in feeds)
+        {
+            array.Add(new JsonObject { ["feed"] = feed });
+        }
+        return array;
+    }
+
+    /// <summary>Answer reads the SDP answer a publish returned; a reply without one is a failure of the media server.</summary>
+    public static string AnswerOf(JanusReply reply) =>
+        reply.Jsep is { Type: "answer", Sdp: var sdp } ? sdp : throw new JanusException(0, "no SDP answer in the reply", "message:publish");
+}
