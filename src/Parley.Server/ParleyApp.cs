@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.StaticFiles;
 using Parley.Operations;
+using Parley.Sfu;
 using Parley.Signaling;
 using Parley.Turn;
 
@@ -11,7 +12,7 @@ public static class ParleyApp
     /// <summary>DefaultUrl is where <c>dotnet run</c> listens when no --urls, ASPNETCORE_URLS or ports are set.</summary>
     public const string DefaultUrl = "http://localhost:8000";
 
-    /// <summary>AddParley registers each feature: signaling and rooms, ICE, operations.</summary>
+    /// <summary>AddParley registers each feature: signaling and rooms, ICE, the SFU, operations.</summary>
     public static WebApplicationBuilder AddParley(this WebApplicationBuilder builder)
     {
         var config = builder.Configuration;
@@ -25,6 +26,7 @@ public static class ParleyApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSignaling();
         builder.Services.AddIce();
+        builder.Services.AddSfu();
         builder.Services.AddOperations();
         builder.Services.AddHsts(static hsts => hsts.MaxAge = TimeSpan.FromDays(365));
         return builder;

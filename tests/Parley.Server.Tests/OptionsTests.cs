@@ -27,6 +27,28 @@ public sealed class OptionsTests
         Assert.Contains(named, e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Parley:Sfu:JanusUrl", "http://127.0.0.1:8188", "Parley:Sfu:JanusUrl")]
+    [InlineData("Parley:Sfu:ApiSecret", "", "Parley:Sfu:ApiSecret")]
+    [InlineData("Parley:Sfu:AdminKey", "", "Parley:Sfu:AdminKey")]
+    [InlineData("Parley:Sfu:MeshMax", "7", "Parley:Sfu:MeshMax")]
+    [InlineData("Parley:Sfu:MaxParticipants", "4", "Parley:Sfu:MaxParticipants")]
+    [InlineData("Parley:Sfu:MaxParticipants", "1", "MaxParticipants")]
+    [InlineData("Parley:Sfu:RequestTimeout", "00:00:00", "RequestTimeout")]
+    public async Task Bad_sfu_configuration_stops_the_start_with_a_message_naming_the_key(string key, string value, string named)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Parley:Sfu:JanusUrl"] = "ws://127.0.0.1:1",
+            ["Parley:Sfu:ApiSecret"] = "secret",
+            ["Parley:Sfu:AdminKey"] = "key",
+            [key] = value,
+        };
+        await using var app = ParleyTestServer.Build(settings, null, out _);
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_value_of_the_wrong_type_stops_the_start()
     {

@@ -33,9 +33,15 @@ public sealed partial class ProtocolDocTests
         ["ping"] = Strict.PingMessage,
         ["pong"] = Strict.PongMessage,
         ["error"] = Strict.ErrorMessage,
+        ["mode"] = Strict.ModeMessage,
+        ["sfu-offer"] = Strict.SfuOfferMessage,
+        ["sfu-answer"] = Strict.SfuAnswerMessage,
+        ["sfu-candidate"] = Strict.SfuCandidateMessage,
+        ["sfu-close"] = Strict.SfuCloseMessage,
+        ["sfu-status"] = Strict.SfuStatusMessage,
     };
 
-    private static readonly string[] ServerToClientOnly = ["joined", "peer-joined", "peer-left", "pong", "error", "ice-servers"];
+    private static readonly string[] ServerToClientOnly = ["joined", "peer-joined", "peer-left", "pong", "error", "ice-servers", "mode", "sfu-close", "sfu-status"];
 
     public static TheoryData<int, string> Examples()
     {
@@ -93,7 +99,7 @@ public sealed partial class ProtocolDocTests
     {
         var doc = File.ReadAllText(Path.Combine(ParleyTestServer.SourceRoot, "docs", "protocol.md"));
         var codes = typeof(ErrorCodes).GetFields().Select(f => (string)f.GetValue(null)!).ToList();
-        Assert.Equal(10, codes.Count);
+        Assert.Equal(14, codes.Count);
         Assert.All(codes, code => Assert.Contains($"| `{code}` |", doc, StringComparison.Ordinal));
     }
 

@@ -42,16 +42,18 @@ public sealed class SignalingClient : IAsyncDisposable
 
     /// <summary>ConnectAndJoinAsync connects, joins and returns the client with its <c>joined</c> message.</summary>
     public static async Task<(SignalingClient Client, JsonElement Joined)> ConnectAndJoinAsync(
-        Uri uri, string room, string name, CancellationToken cancellationToken)
+        Uri uri, string room, string name, CancellationToken cancellationToken, params string[] features)
     {
         var client = await ConnectAsync(uri, cancellationToken);
-        var joined = await client.JoinAsync(room, name, cancellationToken);
+        var joined = await client.JoinAsync(room, name, cancellationToken, features);
         return (client, joined);
     }
 
-    public async Task<JsonElement> JoinAsync(string room, string name, CancellationToken cancellationToken)
+    public async Task<JsonElement> JoinAsync(string room, string name, CancellationToken cancellationToken, params string[] features)
     {
-        await SendAsync(new { type = "join", version = 1, room, name }, cancellationToken);
+        await SendAsync(features.Length == 0
+            ? new { type = "join", version = 1, room, name }
+            : new { type = "join", version = 1, room, name, features }, cancellationToken);
         var joined = await ReceiveAsync(cancellationToken);
         if (joined.GetProperty("type").GetString() != "joined")
         {

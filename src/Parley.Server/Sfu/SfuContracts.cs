@@ -10,8 +10,8 @@ public enum SfuPc
     Subscribe,
 }
 
-/// <summary>SfuStream says which participant's media one m-line (<paramref name="Mid"/>) of a subscribe connection carries.</summary>
-public readonly record struct SfuStream(string Mid, string ParticipantId, string Kind);
+/// <summary>SfuTrackInfo says which participant's media one m-line (<paramref name="Mid"/>) of a subscribe connection carries.</summary>
+public readonly record struct SfuTrackInfo(string Mid, string ParticipantId, string Kind);
 
 /// <summary>SfuCandidate is a trickled ICE candidate as WebRTC has it (RTCIceCandidateInit).</summary>
 public sealed record SfuCandidate(string Candidate, string? SdpMid, int? SdpMLineIndex);
@@ -42,7 +42,7 @@ public static class SfuErrorCodes
 public interface ISfuSignals
 {
     /// <summary>OfferAsync sends the media server's offer on a participant's subscribe connection.</summary>
-    ValueTask OfferAsync(string roomId, string participantId, string sdp, IReadOnlyList<SfuStream> streams, bool fresh, CancellationToken cancellationToken);
+    ValueTask OfferAsync(string roomId, string participantId, string sdp, IReadOnlyList<SfuTrackInfo> streams, bool fresh, CancellationToken cancellationToken);
 
     /// <summary>CandidateAsync sends one of the media server's ICE candidates (null: no more) for one connection.</summary>
     ValueTask CandidateAsync(string roomId, string participantId, SfuPc pc, SfuCandidate? candidate, CancellationToken cancellationToken);

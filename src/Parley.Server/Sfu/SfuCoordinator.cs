@@ -11,7 +11,7 @@ namespace Parley.Sfu;
 /// falls back to a mesh, a larger one waits) and coming back (rooms rebuilt, everyone asked to
 /// publish again).
 /// </summary>
-internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, SfuMetrics metrics) : IHostedService
+internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, SfuMetrics metrics) : IHostedService, IDisposable
 {
     private readonly ConcurrentDictionary<string, SfuRoom> _rooms = new(StringComparer.Ordinal);
     private readonly Lock _creating = new();
@@ -29,6 +29,8 @@ internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, Sfu
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => _transitions.Dispose();
 
     /// <summary>MemberJoinedAsync: a participant is in an SFU room (it joined one, or its join moved the room there).</summary>
     public async ValueTask MemberJoinedAsync(string roomId, string participantId, bool switched)

@@ -435,12 +435,12 @@ internal sealed class SfuRoom
         {
             return;
         }
-        var streams = new List<SfuStream>();
+        var streams = new List<SfuTrackInfo>();
         foreach (var (mid, feed, kind) in VideoRoom.Streams(data))
         {
             if (_owners.TryGetValue(feed, out var owner))
             {
-                streams.Add(new SfuStream(mid, owner, kind));
+                streams.Add(new SfuTrackInfo(mid, owner, kind));
             }
         }
         member.AwaitingAnswer = true;

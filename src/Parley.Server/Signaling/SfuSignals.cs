@@ -13,7 +13,7 @@ internal sealed class SfuSignals(IRoomRouter router) : ISfuSignals
 {
     private static readonly ParleyJsonContext Json = ParleyJsonContext.Default;
 
-    public async ValueTask OfferAsync(string roomId, string participantId, string sdp, IReadOnlyList<SfuStream> streams, bool fresh, CancellationToken cancellationToken)
+    public async ValueTask OfferAsync(string roomId, string participantId, string sdp, IReadOnlyList<SfuTrackInfo> streams, bool fresh, CancellationToken cancellationToken)
     {
         var infos = new SfuStreamInfo[streams.Count];
         for (var i = 0; i < infos.Length; i++)
