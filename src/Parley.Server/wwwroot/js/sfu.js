@@ -1,0 +1,386 @@
+// @ts-check
+// sfu.js is the media-server MediaTransport (transport.js): our media goes
+// once to the media server on a publish connection, and everyone else's
+// comes back on one subscribe connection, whose m-lines the server maps to
+// participants (`streams` of its offers). It never touches the DOM.
+//
+// Who offers: we do on the publish connection (sfu-offer, answered by
+// sfu-answer); the media server does on the subscribe connection, and we
+// answer. So there is never glare, and we never offer or restart ICE on the
+// subscribe connection ourselves. Every message of one connection is handled
+// strictly in order, on a promise chain of its own.
+//
+// Remote tracks: an m-line the server stops using is reused later for
+// someone else (the same receiver track). So tracks are never stopped; each
+// participant's MediaStream holds exactly the tracks of the m-lines mapped to
+// them now, and is reported again whenever that changes.
+
+import { Emitter } from './emitter.js';
+
+/** @typedef {import('./transport.js').MediaTransport} MediaTransport */
+/** @typedef {import('./transport.js').TransportContext} TransportContext */
+/** @typedef {import('./transport.js').TransportEvents} TransportEvents */
+/** @typedef {import('./transport.js').TransportMessage} TransportMessage */
+/** @typedef {import('./transport.js').LocalTracks} LocalTracks */
+/** @typedef {import('./transport.js').MediaKind} MediaKind */
+/** @typedef {import('./transport.js').RemotePeer} RemotePeer */
+/** @typedef {import('./transport.js').ConnectionState} ConnectionState */
+/** @typedef {import('./signaling.js').SfuStreamInfo} SfuStreamInfo */
+
+/** KINDS is the order of the publish connection's transceivers. */
+const KINDS = /** @type {const} */ (['audio', 'video']);
+
+/** REPUBLISH_DELAY_MS spaces fresh publish attempts after the server ended our publish connection. */
+const REPUBLISH_DELAY_MS = 1_000;
+
+/**
+ * SfuTransport sends our media to the media server and receives everyone
+ * else's from it.
+ *
+ * @extends {Emitter<TransportEvents>}
+ * @implements {MediaTransport}
+ */
+export class SfuTransport extends Emitter {
+  /** @type {RTCConfiguration} */
+  #config;
+  /** @type {LocalTracks} */
+  #tracks;
+  #signal;
+  #closed = false;
+  /** #serverUp is false while the server says the media server is unavailable. */
+  #serverUp = true;
+  /** @type {Map<string, RemotePeer>} */
+  #peers = new Map();
+
+  /** @type {RTCPeerConnection | null} */
+  #publish = null;
+  /** @type {Record<MediaKind, RTCRtpTransceiver | null>} */
+  #senders = { audio: null, video: null };
+  /** @type {Promise<void>} */
+  #publishChain = Promise.resolve();
+  /** @type {(RTCIceCandidateInit | null)[]} */
+  #publishCandidates = [];
+  #republishTimer = 0;
+
+  /** @type {RTCPeerConnection | null} */
+  #subscribe = null;
+  /** @type {Promise<void>} */
+  #subscribeChain = Promise.resolve();
+  /** @type {(RTCIceCandidateInit | null)[]} */
+  #subscribeCandidates = [];
+  /** @type {Map<string, {peer: string, kind: string}>} mid → whose media it carries */
+  #mids = new Map();
+  /** @type {Map<string, MediaStream>} participant id → the stream of their tracks */
+  #streams = new Map();
+
+  /** @param {TransportContext} context */
+  constructor({ config, tracks, signal }) {
+    super();
+    this.#config = { ...config };
+    this.#tracks = { ...tracks };
+    this.#signal = signal;
+    this.#startPublishing();
+  }
+
+  /** @param {RemotePeer} remote */
+  addPeer(remote) {
+    if (this.#closed) return;
+    this.#peers.set(remote.id, remote);
+    this.#report(remote.id);
+  }
+
+  /** @param {string} id */
+  removePeer(id) {
+    this.#peers.delete(id);
+    this.#streams.delete(id);
+  }
+
+  /**
+   * handle takes the server's SFU messages: answers and candidates of the
+   * publish connection, offers and candidates of the subscribe connection,
+   * and news of the media server.
+   * @param {TransportMessage} msg
+   */
+  handle(msg) {
+    if (this.#closed) return;
+    switch (msg.type) {
+      case 'sfu-answer':
+        if (msg.pc === 'publish') this.#onPublish(() => this.#publish?.setRemoteDescription({ type: 'answer', sdp: msg.sdp }));
+        return;
+      case 'sfu-offer':
+        if (msg.pc === 'subscribe') this.#onSubscribe(() => this.#subscribeOffer(msg.sdp, msg.streams ?? [], Boolean(msg.fresh)));
+        return;
+      case 'sfu-candidate':
+        if (msg.pc === 'publish') this.#onPublish(() => this.#addCandidate(this.#publish, this.#publishCandidates, msg.candidate));
+        else this.#onSubscribe(() => this.#addCandidate(this.#subscribe, this.#subscribeCandidates, msg.candidate));
+        return;
+      case 'sfu-close':
+        if (msg.pc === 'publish') {
+          this.#closePublish();
+          this.#scheduleRepublish();
+        } else {
+          this.#onSubscribe(async () => this.#closeSubscribe());
+        }
+        return;
+      case 'sfu-status':
+        this.#serverUp = msg.status === 'up';
+        this.#closePublish();
+        this.#onSubscribe(async () => this.#closeSubscribe());
+        if (this.#serverUp) this.#startPublishing();
+        else for (const id of this.#peers.keys()) this.#report(id, 'retrying');
+        return;
+      default:
+    }
+  }
+
+  /**
+   * setTrack sends `track` on the publish connection's sender of its kind,
+   * without renegotiation; the first track of a participant that had none
+   * starts publishing.
+   * @param {MediaKind} kind
+   * @param {MediaStreamTrack | null} track
+   * @returns {Promise<void>}
+   */
+  async setTrack(kind, track) {
+    this.#tracks[kind] = track;
+    if (this.#closed) return;
+    const sender = this.#senders[kind];
+    if (sender) {
+      await sender.sender.replaceTrack(track);
+      return;
+    }
+    this.#startPublishing();
+  }
+
+  /** @param {RTCIceServer[]} iceServers */
+  setIceServers(iceServers) {
+    this.#config = { ...this.#config, iceServers };
+    for (const pc of [this.#publish, this.#subscribe]) {
+      try {
+        pc?.setConfiguration({ ...pc.getConfiguration(), iceServers });
+      } catch (err) {
+        console.warn('parley: new ICE servers refused', err);
+      }
+    }
+  }
+
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#republishTimer);
+    this.#closePublish();
+    this.#closeSubscribe();
+    this.#peers.clear();
+    this.clearListeners();
+  }
+
+  // ---------------------------------------------------------------------
+  // Publish connection
+
+  /** startPublishing makes a fresh publish connection and offers it, when there is something to send. */
+  #startPublishing() {
+    if (this.#closed || !this.#serverUp || this.#publish) return;
+    if (!this.#tracks.audio && !this.#tracks.video) return; // receive-only: nothing to publish (yet)
+    const pc = new RTCPeerConnection(this.#config);
+    this.#publish = pc;
+    this.#publishCandidates = [];
+    // Both kinds from the start, even without a track, so turning the camera
+    // or microphone on later is replaceTrack, with no renegotiation.
+    for (const kind of KINDS) {
+      this.#senders[kind] = pc.addTransceiver(this.#tracks[kind] ?? kind, { direction: 'sendonly' });
+    }
+    pc.onicecandidate = ({ candidate }) => {
+      this.#signal({ type: 'sfu-candidate', pc: 'publish', candidate: candidate ? candidate.toJSON() : null });
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.#publish !== pc) return;
+      if (pc.connectionState === 'failed') this.#onPublish(() => this.#offer(pc, { iceRestart: true }, false));
+      this.emit('notice', {
+        text:
+          pc.connectionState === 'failed'
+            ? 'Others cannot see or hear you: the connection to the media server failed. Trying again…'
+            : '',
+      });
+    };
+    this.#onPublish(() => this.#offer(pc, {}, true));
+  }
+
+  /**
+   * @param {RTCPeerConnection} pc
+   * @param {RTCOfferOptions} options
+   * @param {boolean} fresh
+   */
+  async #offer(pc, options, fresh) {
+    if (this.#publish !== pc) return;
+    const offer = await pc.createOffer(options);
+    await pc.setLocalDescription(offer);
+    if (this.#publish !== pc || !pc.localDescription) return;
+    this.#signal({ type: 'sfu-offer', pc: 'publish', sdp: pc.localDescription.sdp, ...(fresh ? { fresh: true } : {}) });
+  }
+
+  #closePublish() {
+    const pc = this.#publish;
+    this.#publish = null;
+    this.#senders = { audio: null, video: null };
+    if (!pc) return;
+    pc.onicecandidate = null;
+    pc.onconnectionstatechange = null;
+    pc.close();
+  }
+
+  #scheduleRepublish() {
+    clearTimeout(this.#republishTimer);
+    this.#republishTimer = setTimeout(() => this.#startPublishing(), REPUBLISH_DELAY_MS);
+  }
+
+  /** @param {() => Promise<unknown> | undefined} step */
+  #onPublish(step) {
+    this.#publishChain = this.#publishChain
+      .then(step)
+      .then(() => this.#flush(this.#publish, this.#publishCandidates))
+      .catch((err) => console.warn('parley: publish connection:', err));
+  }
+
+  // ---------------------------------------------------------------------
+  // Subscribe connection
+
+  /**
+   * @param {string} sdp
+   * @param {SfuStreamInfo[]} streams
+   * @param {boolean} fresh
+   */
+  async #subscribeOffer(sdp, streams, fresh) {
+    if (fresh || !this.#subscribe) this.#closeSubscribe();
+    let pc = this.#subscribe;
+    if (!pc) {
+      pc = new RTCPeerConnection(this.#config);
+      this.#subscribe = pc;
+      this.#subscribeCandidates = [];
+      const own = pc;
+      pc.onicecandidate = ({ candidate }) => {
+        this.#signal({ type: 'sfu-candidate', pc: 'subscribe', candidate: candidate ? candidate.toJSON() : null });
+      };
+      pc.ontrack = () => this.#regroup();
+      pc.onconnectionstatechange = () => {
+        if (this.#subscribe === own) for (const id of this.#peers.keys()) this.#report(id);
+      };
+    }
+    this.#mids = new Map(streams.map((s) => [s.mid, { peer: s.peer, kind: s.kind }]));
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await pc.setLocalDescription();
+    if (this.#subscribe !== pc || !pc.localDescription) return;
+    this.#signal({ type: 'sfu-answer', pc: 'subscribe', sdp: pc.localDescription.sdp });
+    this.#regroup();
+    for (const id of this.#peers.keys()) this.#report(id);
+  }
+
+  /**
+   * regroup puts each receiver's track in the stream of the participant its
+   * m-line carries now, and reports every stream that changed.
+   */
+  #regroup() {
+    /** @type {Map<string, MediaStreamTrack[]>} */
+    const wanted = new Map();
+    for (const transceiver of this.#subscribe?.getTransceivers() ?? []) {
+      const owner = transceiver.mid === null ? undefined : this.#mids.get(transceiver.mid);
+      if (!owner || transceiver.currentDirection === 'inactive') continue;
+      const tracks = wanted.get(owner.peer) ?? [];
+      tracks.push(transceiver.receiver.track);
+      wanted.set(owner.peer, tracks);
+    }
+    for (const id of new Set([...wanted.keys(), ...this.#streams.keys()])) {
+      if (!this.#peers.has(id)) continue;
+      const tracks = wanted.get(id) ?? [];
+      let stream = this.#streams.get(id);
+      const had = stream ? stream.getTracks() : [];
+      if (stream && had.length === tracks.length && had.every((t) => tracks.includes(t))) continue;
+      if (!stream) {
+        stream = new MediaStream();
+        this.#streams.set(id, stream);
+      }
+      for (const track of had) if (!tracks.includes(track)) stream.removeTrack(track);
+      for (const track of tracks) if (!had.includes(track)) stream.addTrack(track);
+      this.emit('stream', { id, stream });
+    }
+  }
+
+  #closeSubscribe() {
+    const pc = this.#subscribe;
+    this.#subscribe = null;
+    this.#mids = new Map();
+    if (pc) {
+      pc.onicecandidate = null;
+      pc.ontrack = null;
+      pc.onconnectionstatechange = null;
+      pc.close();
+    }
+    for (const [id, stream] of this.#streams) {
+      if (stream.getTracks().length === 0) continue;
+      for (const track of stream.getTracks()) stream.removeTrack(track);
+      if (this.#peers.has(id)) this.emit('stream', { id, stream });
+    }
+  }
+
+  /** @param {() => Promise<unknown> | undefined} step */
+  #onSubscribe(step) {
+    this.#subscribeChain = this.#subscribeChain
+      .then(step)
+      .then(() => this.#flush(this.#subscribe, this.#subscribeCandidates))
+      .catch((err) => console.warn('parley: subscribe connection:', err));
+  }
+
+  // ---------------------------------------------------------------------
+  // Both
+
+  /**
+   * addCandidate adds a server candidate once the connection has its remote
+   * description; until then it waits in `queue`.
+   * @param {RTCPeerConnection | null} pc
+   * @param {(RTCIceCandidateInit | null)[]} queue
+   * @param {RTCIceCandidateInit | null} candidate
+   */
+  async #addCandidate(pc, queue, candidate) {
+    if (!pc) return;
+    if (!pc.remoteDescription) {
+      queue.push(candidate);
+      return;
+    }
+    await (candidate ? pc.addIceCandidate(candidate) : pc.addIceCandidate());
+  }
+
+  /**
+   * @param {RTCPeerConnection | null} pc
+   * @param {(RTCIceCandidateInit | null)[]} queue
+   */
+  async #flush(pc, queue) {
+    if (!pc?.remoteDescription) return;
+    for (const candidate of queue.splice(0)) {
+      await (candidate ? pc.addIceCandidate(candidate) : pc.addIceCandidate()).catch((err) =>
+        console.warn('parley: candidate rejected', err),
+      );
+    }
+  }
+
+  /**
+   * report says how the media of participant `id` is getting on: through the
+   * subscribe connection when it carries any of theirs; someone who sends
+   * nothing has nothing to connect.
+   * @param {string} id
+   * @param {ConnectionState} [override]
+   */
+  #report(id, override) {
+    if (this.#closed) return;
+    const carried = [...this.#mids.values()].some((m) => m.peer === id);
+    /** @type {ConnectionState} */
+    let state = 'connected';
+    if (override) state = override;
+    else if (carried && this.#subscribe) {
+      const s = this.#subscribe.connectionState;
+      state = s === 'closed' ? 'failed' : s;
+    }
+    this.emit('connection', {
+      id,
+      status: { state, noRoute: false, relayOnly: this.#config.iceTransportPolicy === 'relay' },
+    });
+  }
+}
