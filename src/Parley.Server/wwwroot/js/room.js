@@ -1,20 +1,20 @@
 // @ts-check
 // room.js runs the meeting page /r/{room}: pre-join (preview, name, devices),
 // the meeting (tiles, controls, messages), and what comes after. It wires the
-// DOM to the no-DOM modules: media.js, mesh.js (which uses signaling.js and
-// peer.js), diagnostics.js (the ICE servers and the connection check).
+// DOM to the no-DOM modules: media.js, meeting.js (which uses signaling.js and
+// a media transport, mesh.js), diagnostics.js (the ICE servers and the connection check).
 
 import { IceConfigError, checkConnectivity, fetchIceConfig, hasTurnServer } from './diagnostics.js';
 import { LocalMedia, explainProblems, sentence } from './media.js';
-import { Meeting } from './mesh.js';
+import { Meeting } from './meeting.js';
 import { cleanName } from './names.js';
 import { roomFromPath } from './room-id.js';
-import { SignalingError, signalingUrl } from './signaling.js';
+import { SignalingClient, SignalingError, signalingUrl } from './signaling.js';
 import { TileGrid, initial } from './tiles.js';
 
-/** @typedef {import('./mesh.js').Participant} Participant */
+/** @typedef {import('./meeting.js').Participant} Participant */
 /** @typedef {import('./signaling.js').CloseInfo} CloseInfo */
-/** @typedef {import('./peer.js').PeerState} PeerState */
+/** @typedef {import('./transport.js').ConnectionStatus} ConnectionStatus */
 /** @typedef {import('./diagnostics.js').IceConfig} IceConfig */
 /** @typedef {import('./diagnostics.js').ConnectivityReport} ConnectivityReport */
 /** @typedef {import('./diagnostics.js').PathStatus} PathStatus */
@@ -472,7 +472,7 @@ async function join() {
   ui.joinError.hidden = true;
   await mediaReady;
 
-  const m = new Meeting(signalingUrl(location), media, { relayOnly: relayWanted() });
+  const m = new Meeting(new SignalingClient(signalingUrl(location)), media, { relayOnly: relayWanted() });
   m.on('participant-joined', onParticipantJoined);
   m.on('participant-left', (p) => {
     forgetConnection(p.id);
@@ -481,7 +481,7 @@ async function join() {
   });
   m.on('participant-state', (p) => applyState(p));
   m.on('participant-stream', ({ participant, stream }) => grid.get(participant.id)?.setStream(stream));
-  m.on('participant-connection', ({ participant, state }) => showConnection(participant, state));
+  m.on('participant-connection', ({ participant, status }) => showConnection(participant, status));
   m.on('server-error', (msg) => toast(msg.code === 'rate-limited' ? 'Slow down: the server is limiting messages.' : msg.message));
   m.on('disconnected', onDisconnected);
 
@@ -524,8 +524,8 @@ async function join() {
 
 /** @param {Participant} p */
 function onParticipantJoined(p) {
-  const tile = grid.add(p.id, p.name);
-  showConnection(p, 'new');
+  grid.add(p.id, p.name);
+  showConnection(p, p.connection);
   applyState(p);
 }
 
@@ -548,15 +548,16 @@ const SLOW_CONNECT_MS = 10_000;
 const slowTimers = new Map();
 
 /**
- * showConnection puts the state of the connection to `p` on their tile, in words.
+ * showConnection puts the state of the media from `p` on their tile, in words.
  * @param {Participant} p
- * @param {PeerState} state
+ * @param {ConnectionStatus} status
  */
-function showConnection(p, state) {
+function showConnection(p, status) {
   const tile = grid.get(p.id);
   if (!tile) return;
   clearTimeout(slowTimers.get(p.id));
   slowTimers.delete(p.id);
+  const { state } = status;
   switch (state) {
     case 'new':
     case 'connecting':
@@ -564,9 +565,8 @@ function showConnection(p, state) {
       slowTimers.set(
         p.id,
         setTimeout(() => {
-          if (p.peer.connectionState === 'new' || p.peer.connectionState === 'connecting') {
-            tile.setConnection(p.peer.connectionState, `Still trying to reach ${p.name}…`);
-          }
+          const now = p.connection.state;
+          if (now === 'new' || now === 'connecting') tile.setConnection(now, `Still trying to reach ${p.name}…`);
         }, SLOW_CONNECT_MS),
       );
       break;
@@ -577,11 +577,11 @@ function showConnection(p, state) {
       tile.setConnection(state, 'Connection interrupted, trying again…');
       break;
     case 'retrying':
-      // The connection failed; the Peer is restarting ICE before it gives up.
+      // The connection failed; the transport is trying again before it gives up.
       tile.setConnection(state, 'Connection lost — retrying…');
       break;
     case 'failed':
-      tile.setConnection(state, unreachableText(p));
+      tile.setConnection(state, unreachableText(p, status));
       break;
     default:
       tile.setConnection(state, '');
@@ -591,11 +591,12 @@ function showConnection(p, state) {
 /**
  * unreachableText says why the connection to `p` was given up.
  * @param {Participant} p
+ * @param {ConnectionStatus} status
  * @returns {string}
  */
-function unreachableText(p) {
-  if (!p.peer.noRoute) return `Cannot reach ${p.name}. A firewall or the network between you may be blocking the call.`;
-  return p.peer.pc.getConfiguration().iceTransportPolicy === 'relay'
+function unreachableText(p, status) {
+  if (!status.noRoute) return `Cannot reach ${p.name}. A firewall or the network between you may be blocking the call.`;
+  return status.relayOnly
     ? `Cannot reach ${p.name}: the server's relay could not be used, and relay-only mode allows no other way.`
     : `Cannot reach ${p.name}: this device found no network path.`;
 }
