@@ -5,6 +5,7 @@
 // a media transport, mesh.js), diagnostics.js (the ICE servers and the connection check).
 
 import { IceConfigError, checkConnectivity, fetchIceConfig, hasTurnServer } from './diagnostics.js';
+import { byId, recall, remember, showView, toast } from './dom.js';
 import { LocalMedia, explainProblems, sentence } from './media.js';
 import { Meeting } from './meeting.js';
 import { cleanName } from './names.js';
@@ -26,48 +27,8 @@ const STORAGE = {
   relayOnly: 'parley.relayOnly',
 };
 
-/**
- * byId returns the element with `id`, or throws: the page and this script ship together.
- * @template {HTMLElement} T
- * @param {string} id
- * @param {new () => T} type
- * @returns {T}
- */
-function byId(id, type) {
-  const el = document.getElementById(id);
-  if (!(el instanceof type)) throw new Error(`room.js: #${id} missing`);
-  return el;
-}
-
-/**
- * remember stores a value, ignoring storage that is full or disabled.
- * @param {string} key
- * @param {string} value
- */
-function remember(key, value) {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    // Private mode or storage disabled: nothing to remember then.
-  }
-}
-
-/**
- * recall reads a remembered value ('' when none).
- * @param {string} key
- * @returns {string}
- */
-function recall(key) {
-  try {
-    return localStorage.getItem(key) ?? '';
-  } catch {
-    return '';
-  }
-}
-
 const ui = {
   roomLabel: byId('room-label', HTMLSpanElement),
-  prejoin: byId('prejoin', HTMLElement),
   preview: byId('preview', HTMLVideoElement),
   previewTile: /** @type {HTMLElement} */ (byId('preview', HTMLVideoElement).parentElement),
   previewInitial: byId('preview-initial', HTMLSpanElement),
@@ -106,30 +67,10 @@ const ui = {
   soundOn: byId('sound-on', HTMLButtonElement),
   invite: byId('invite', HTMLDivElement),
   inviteLink: byId('invite-link', HTMLInputElement),
-  toast: byId('toast', HTMLParagraphElement),
-  ended: byId('ended', HTMLElement),
   endedTitle: byId('ended-title', HTMLHeadingElement),
   endedText: byId('ended-text', HTMLParagraphElement),
   endedRejoin: byId('ended-rejoin', HTMLButtonElement),
-  badRoom: byId('bad-room', HTMLElement),
 };
-
-/** @param {'prejoin' | 'meeting' | 'ended' | 'badRoom'} view */
-function show(view) {
-  for (const name of /** @type {const} */ (['prejoin', 'meeting', 'ended', 'badRoom'])) {
-    ui[name].hidden = name !== view;
-  }
-}
-
-let toastTimer = 0;
-/** @param {string} text */
-function toast(text) {
-  ui.toast.textContent = text;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => {
-    ui.toast.textContent = '';
-  }, 4000);
-}
 
 /**
  * setToggle reflects an on/off control in aria-pressed and its tooltip.
@@ -170,7 +111,7 @@ let myName = '';
 let mediaReady = Promise.resolve();
 
 function startPrejoin() {
-  show('prejoin');
+  showView('prejoin');
   ui.name.value = recall(STORAGE.name);
   ui.previewInitial.textContent = initial(ui.name.value);
   media.on('change', renderMedia);
@@ -518,7 +459,7 @@ async function join() {
 
   const self = grid.add('self', `${myName} (you)`, true);
   self.setName(`${myName} (you)`);
-  show('meeting');
+  showView('meeting');
   renderMedia();
 }
 
@@ -644,7 +585,7 @@ ui.leave.addEventListener('click', () => {
   grid.removeAllExcept('');
   ui.endedTitle.textContent = 'You left the meeting';
   ui.endedText.textContent = 'Your camera and microphone are off.';
-  show('ended');
+  showView('ended');
   ui.endedRejoin.focus();
 });
 
@@ -675,7 +616,7 @@ window.addEventListener('pagehide', () => meeting?.leave());
 // Start (last, once every binding above exists)
 
 if (!room) {
-  show('badRoom');
+  showView('bad-room');
 } else {
   document.title = `${room} · Parley`;
   ui.roomLabel.textContent = room;
