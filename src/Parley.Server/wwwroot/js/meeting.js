@@ -13,7 +13,7 @@
 // forces the policy `relay`, whatever the server's default.
 
 import { Emitter } from './emitter.js';
-import { MeshTransport } from './mesh.js';
+import { DEFAULT_MODE, TRANSPORTS } from './transport.js';
 
 /** @typedef {import('./signaling.js').SignalingClient} SignalingClient */
 /** @typedef {import('./signaling.js').PeerInfo} PeerInfo */
@@ -25,17 +25,6 @@ import { MeshTransport } from './mesh.js';
 /** @typedef {import('./transport.js').MediaTransport} MediaTransport */
 /** @typedef {import('./transport.js').TransportFactory} TransportFactory */
 /** @typedef {import('./transport.js').ConnectionStatus} ConnectionStatus */
-
-/**
- * TRANSPORTS makes the media transport of each mode; the mode is the key.
- * @type {Readonly<Record<string, TransportFactory>>}
- */
-export const TRANSPORTS = Object.freeze({
-  mesh: (context) => new MeshTransport(context),
-});
-
-/** DEFAULT_MODE is the transport a meeting starts with. */
-const DEFAULT_MODE = 'mesh';
 
 /**
  * @typedef {object} Participant
@@ -95,7 +84,7 @@ export class Meeting extends Emitter {
    * @param {LocalMedia} media local camera and microphone
    * @param {object} [options]
    * @param {boolean} [options.relayOnly] media only through the TURN relay, whatever the server's default
-   * @param {Readonly<Record<string, TransportFactory>>} [options.transports] the transport of each mode
+   * @param {Readonly<Record<string, TransportFactory>>} [options.transports] the transport of each mode; TRANSPORTS by default
    */
   constructor(signaling, media, { relayOnly = false, transports = TRANSPORTS } = {}) {
     super();
@@ -148,6 +137,7 @@ export class Meeting extends Emitter {
 
     s.on('peer-joined', ({ peer }) => this.#add(peer));
     s.on('peer-left', ({ id }) => this.#remove(id));
+    // Messages for the transport in use, whichever it is.
     s.on('offer', (msg) => this.#transport?.handle(msg));
     s.on('answer', (msg) => this.#transport?.handle(msg));
     s.on('candidate', (msg) => this.#transport?.handle(msg));

@@ -6,13 +6,15 @@
 // RTCPeerConnection per remote participant. A media server (SFU) transport is
 // another shape of the same thing: one connection that publishes and one that
 // subscribes for the whole room, its streams split per participant. This file
-// holds types only; no module needs it at run time.
+// holds the types, and TRANSPORTS: the transport of each mode.
+
+import { MeshTransport } from './mesh.js';
 
 /** @typedef {import('./signaling.js').PeerInfo} PeerInfo */
 /** @typedef {import('./signaling.js').RelayedMessage} RelayedMessage */
 /** @typedef {import('./signaling.js').OutgoingRelay} OutgoingRelay */
 
-/** @typedef {'audio' | 'video'} MediaKind */
+/** @typedef {import('./media.js').MediaKind} MediaKind */
 
 /** @typedef {Pick<PeerInfo, 'id' | 'name'>} RemotePeer a participant, as a transport knows them */
 
@@ -108,4 +110,14 @@
  * @returns {MediaTransport}
  */
 
-export {};
+/**
+ * TRANSPORTS makes the media transport of each mode; the mode is the key, as
+ * the Meeting is told it.
+ * @type {Readonly<Record<string, TransportFactory>>}
+ */
+export const TRANSPORTS = Object.freeze({
+  mesh: (context) => new MeshTransport(context),
+});
+
+/** DEFAULT_MODE is the transport a meeting starts with. */
+export const DEFAULT_MODE = 'mesh';
