@@ -5,7 +5,7 @@
 // plain statuses it reports, never a connection.
 
 import { hasTurnServer } from './diagnostics.js';
-import { byId, showView, toast } from './dom.js';
+import { byId, setNotice, showView, toast } from './dom.js';
 import { SignalingError } from './signaling.js';
 import { TileGrid } from './tiles.js';
 import { MediaToggles } from './toggles.js';
@@ -14,7 +14,6 @@ import { MediaToggles } from './toggles.js';
 /** @typedef {import('./meeting.js').Participant} Participant */
 /** @typedef {import('./media.js').LocalMedia} LocalMedia */
 /** @typedef {import('./signaling.js').CloseInfo} CloseInfo */
-/** @typedef {import('./signaling.js').JoinedMessage} JoinedMessage */
 /** @typedef {import('./transport.js').ConnectionStatus} ConnectionStatus */
 
 /** SLOW_CONNECT_MS is when "Connecting…" becomes "Still trying to reach …". */
@@ -186,18 +185,20 @@ export class CallView {
   /**
    * enter shows the call once `meeting` has joined as `name`.
    * @param {Meeting} meeting
-   * @param {JoinedMessage} joined
    * @param {string} name
    */
-  enter(meeting, joined, name) {
+  enter(meeting, name) {
     const ui = this.#ui;
     this.#meeting = meeting;
     ui.banner.hidden = true;
-    const noRelay = meeting.rtcConfig.iceTransportPolicy === 'relay' && !hasTurnServer(joined.iceServers ?? []);
-    ui.meetingNotice.textContent = noRelay
-      ? 'Relay-only mode is on, but this server has no relay (TURN) server, so calls cannot connect. To talk with others, leave, turn relay-only mode off and join again.'
-      : '';
-    ui.meetingNotice.hidden = !noRelay;
+    const { iceTransportPolicy, iceServers = [] } = meeting.rtcConfig;
+    const noRelay = iceTransportPolicy === 'relay' && !hasTurnServer(iceServers);
+    setNotice(
+      ui.meetingNotice,
+      noRelay
+        ? 'Relay-only mode is on, but this server has no relay (TURN) server, so calls cannot connect. To talk with others, leave, turn relay-only mode off and join again.'
+        : '',
+    );
 
     const self = this.#grid.add('self', `${name} (you)`, true);
     self.setName(`${name} (you)`);

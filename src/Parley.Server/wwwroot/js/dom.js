@@ -42,6 +42,16 @@ export function recall(key) {
 }
 
 /**
+ * setNotice shows `text` in `el`, and hides `el` when there is nothing to say ('').
+ * @param {HTMLElement} el
+ * @param {string} text
+ */
+export function setNotice(el, text) {
+  el.textContent = text;
+  el.hidden = text === '';
+}
+
+/**
  * VIEWS are the meeting page's sections, by id; one shows at a time.
  * @typedef {'prejoin' | 'meeting' | 'ended' | 'bad-room'} View
  */

@@ -5,7 +5,7 @@
 // the name to whoever joins.
 
 import { IceConfigError, PATH_WORDS, checkConnectivity, checkSummary, fetchIceConfig, hasTurnServer } from './diagnostics.js';
-import { byId, recall, remember, showView } from './dom.js';
+import { byId, recall, remember, setNotice, showView } from './dom.js';
 import { explainProblems } from './media.js';
 import { cleanName } from './names.js';
 import { initial } from './tiles.js';
@@ -96,15 +96,14 @@ export class PrejoinView {
     join: byId('join', HTMLButtonElement),
   };
 
-  /** mediaReady settles once the first request for camera and microphone is answered. */
-  mediaReady = Promise.resolve();
-
   /**
    * #iceConfig is what the server last said about its ICE servers and policy
    * (GET /api/ice-servers, then `joined`); null until it answers.
    * @type {IceConfig | null}
    */
   #iceConfig = null;
+  /** @type {Promise<void>} */
+  #mediaReady = Promise.resolve();
   #media;
   #toggles;
 
@@ -141,8 +140,7 @@ export class PrejoinView {
       ev.preventDefault();
       const name = cleanName(ui.name.value);
       if (!name) {
-        ui.nameError.textContent = 'Please enter your name, so others know who you are.';
-        ui.nameError.hidden = false;
+        setNotice(ui.nameError, 'Please enter your name, so others know who you are.');
         ui.name.setAttribute('aria-invalid', 'true');
         ui.name.focus();
         return;
@@ -161,10 +159,10 @@ export class PrejoinView {
     ui.name.value = recall(STORAGE.name);
     ui.previewInitial.textContent = initial(ui.name.value);
     media.on('change', () => this.render());
-    this.mediaReady = media
+    this.#mediaReady = media
       .start({ audioDeviceId: recall(STORAGE.audioDevice), videoDeviceId: recall(STORAGE.videoDevice) })
       .catch((err) => console.error('parley: media start failed', err));
-    this.mediaReady.then(() => this.render());
+    this.#mediaReady.then(() => this.render());
     ui.relayOnly.checked = recall(STORAGE.relayOnly) === '1';
     this.#renderRelay();
     // The server's policy and servers, to lock the toggle or warn before joining;
@@ -189,9 +187,7 @@ export class PrejoinView {
     this.#toggles.render();
 
     // What the user has to know about missing devices, in plain words.
-    const notice = explainProblems(media.audioProblem, media.videoProblem);
-    ui.mediaNotice.textContent = notice;
-    ui.mediaNotice.hidden = notice === '';
+    setNotice(ui.mediaNotice, explainProblems(media.audioProblem, media.videoProblem));
 
     fillDevices(ui.micSelect, media.devices, 'audioinput', media.audioDeviceId, 'No microphone');
     fillDevices(ui.camSelect, media.devices, 'videoinput', media.videoDeviceId, 'No camera');
@@ -204,6 +200,11 @@ export class PrejoinView {
   setIceConfig(config) {
     this.#iceConfig = config;
     this.#renderRelay();
+  }
+
+  /** mediaReady settles once the first request for camera and microphone is answered. */
+  get mediaReady() {
+    return this.#mediaReady;
   }
 
   /** relayWanted is true when this page's calls use only the relay. */
@@ -226,8 +227,7 @@ export class PrejoinView {
    * @param {string} text
    */
   showError(text) {
-    this.#ui.joinError.textContent = text;
-    this.#ui.joinError.hidden = false;
+    setNotice(this.#ui.joinError, text);
   }
 
   /** relayForced is true when the server makes every call relay-only. */
@@ -243,10 +243,12 @@ export class PrejoinView {
     ui.relayOnly.disabled = forced;
     ui.relayHelp.textContent = forced ? `${RELAY_HELP} This server always does this.` : RELAY_HELP;
     const broken = this.relayWanted && this.#iceConfig !== null && !hasTurnServer(this.#iceConfig.iceServers);
-    ui.relayNotice.textContent = broken
-      ? 'This server has no relay (TURN) server, so with relay-only mode on, calls cannot connect. Turn it off to talk with others.'
-      : '';
-    ui.relayNotice.hidden = !broken;
+    setNotice(
+      ui.relayNotice,
+      broken
+        ? 'This server has no relay (TURN) server, so with relay-only mode on, calls cannot connect. Turn it off to talk with others.'
+        : '',
+    );
   }
 
   /** runCheck gathers candidates with the room's ICE servers and shows which paths work. */

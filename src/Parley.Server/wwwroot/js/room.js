@@ -50,7 +50,7 @@ function startRoom(room) {
     prejoin.setJoining(false);
     call.setJoining(false);
     prejoin.setIceConfig({ iceServers: joined.iceServers ?? [], iceTransportPolicy: joined.iceTransportPolicy ?? 'all' });
-    call.enter(meeting, joined, name);
+    call.enter(meeting, name);
   }
 
   document.title = `${room} · Parley`;
