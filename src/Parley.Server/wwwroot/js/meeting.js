@@ -68,11 +68,14 @@ export class Meeting extends Emitter {
   /** @type {(() => void)[]} removes the listeners on the transport in use */
   #transportOff = [];
   /**
-   * #members holds the ids of the participants who were in the room when we
-   * joined (listed in `joined`): toward them we are the newcomer, who starts.
+   * #initiates holds the ids of the participants toward whom we start (in a
+   * mesh: make the first offer). At join, those already in the room (listed
+   * in `joined`): the newcomer starts. After a switch of transport, those
+   * whose id is smaller than ours (docs/protocol.md: the larger id offers).
+   * Participants who come later start toward us.
    * @type {Set<string>}
    */
-  #members = new Set();
+  #initiates = new Set();
   /** @type {(() => void)[]} */
   #unsubscribe = [];
   #over = false;
@@ -168,7 +171,7 @@ export class Meeting extends Emitter {
     this.#sendState();
     this.#useTransport(DEFAULT_MODE);
     for (const info of joined.peers) {
-      this.#members.add(info.id);
+      this.#initiates.add(info.id);
       this.#add(info);
     }
     return joined;
@@ -187,20 +190,23 @@ export class Meeting extends Emitter {
    * It closes the transport there was (which ends its connections and
    * streams and reports nothing more), makes the new one with the ICE
    * configuration and the local tracks in force, and adds every participant
-   * to it with the initiator flag they were given when they came: true for
-   * those already in the room when we joined. The other side of each pair
-   * holds the opposite flag, so after a switch the two still agree on who
-   * starts. Participants keep their last stream and status until the new
-   * transport reports its own.
+   * to it. Who starts toward whom is decided anew on a switch: the larger
+   * id, as both sides of each pair can tell without asking. Participants
+   * keep their last stream and status until the new transport reports its
+   * own.
    * @param {string} mode a key of the transports
    */
   #useTransport(mode) {
     const make = this.#transports[mode];
     if (!make) throw new Error(`parley: no media transport "${mode}"`);
     if (this.#over || !this.self) return;
-    this.#closeTransport();
+    const selfId = this.self.id;
+    if (this.#transport) {
+      this.#closeTransport();
+      this.#initiates = new Set([...this.participants.keys()].filter((id) => selfId > id));
+    }
     const transport = make({
-      selfId: this.self.id,
+      selfId,
       config: this.rtcConfig,
       tracks: { audio: this.#media.audioTrack, video: this.#media.videoTrack },
       signal: (msg) => this.#signaling.relay(msg),
@@ -219,7 +225,7 @@ export class Meeting extends Emitter {
         this.emit('participant-connection', { participant, status });
       }),
     );
-    for (const p of this.participants.values()) transport.addPeer(p, this.#members.has(p.id));
+    for (const p of this.participants.values()) transport.addPeer(p, this.#initiates.has(p.id));
   }
 
   #closeTransport() {
@@ -253,7 +259,7 @@ export class Meeting extends Emitter {
     };
     this.participants.set(info.id, participant);
     this.emit('participant-joined', participant);
-    this.#transport?.addPeer(participant, this.#members.has(participant.id));
+    this.#transport?.addPeer(participant, this.#initiates.has(participant.id));
   }
 
   /** @param {string} id */
@@ -261,7 +267,7 @@ export class Meeting extends Emitter {
     const p = this.participants.get(id);
     if (!p) return;
     this.participants.delete(id);
-    this.#members.delete(id);
+    this.#initiates.delete(id);
     this.#transport?.removePeer(id);
     this.emit('participant-left', p);
   }
@@ -273,7 +279,7 @@ export class Meeting extends Emitter {
     for (const off of this.#unsubscribe.splice(0)) off();
     this.#closeTransport();
     this.participants.clear();
-    this.#members.clear();
+    this.#initiates.clear();
     if (!wasOver && this.self) this.emit('disconnected', info);
     if (this.self) this.clearListeners();
   }

@@ -3,10 +3,11 @@
 // RTCPeerConnection, peer.js) per remote participant, every sender kept in
 // step with the local media. It never touches the DOM.
 //
-// Who starts: the newcomer. The Meeting adds the members it learnt from
-// `joined.peers` as initiator: we create the transceivers and so make the
-// first offer to each of them, as the impolite side; members add us on
-// `peer-joined` and wait, as the polite side.
+// Who starts is the Meeting's `initiator` flag: at join, the newcomer, who
+// learns the members from `joined.peers`, creates the transceivers and so
+// makes the first offer to each of them, as the impolite side; members add
+// it on `peer-joined` and wait, as the polite side. After a switch of
+// transport the larger id starts.
 //
 // ICE configuration: every Peer is made with the configuration in force (the
 // servers and policy from `joined`, with the freshest TURN credentials);
@@ -52,7 +53,7 @@ export class MeshTransport extends Emitter {
 
   /**
    * @param {RemotePeer} remote
-   * @param {boolean} initiator true when we joined after them: we offer first, and are impolite
+   * @param {boolean} initiator true when we start: we offer first, and are impolite
    */
   addPeer({ id }, initiator) {
     if (this.#closed || this.#peers.has(id)) return;

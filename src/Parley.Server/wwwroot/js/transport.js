@@ -88,9 +88,9 @@ import { MeshTransport } from './mesh.js';
  *
  * @typedef {object} MediaTransport
  * @property {(peer: RemotePeer, initiator: boolean) => void} addPeer a participant to exchange media with.
- *   initiator is true when we joined after them: the newcomer side starts (in a mesh, it makes the first
- *   offer and is the impolite side). The Meeting gives every transport the same flag for a participant,
- *   so both sides of a pair agree after a switch too. A transport may ignore it.
+ *   initiator is true when this side starts (in a mesh: makes the first offer, and is the impolite
+ *   side): at join, the newcomer starts; after a switch of transport, the larger id. The other side of
+ *   the pair is given the opposite flag. A transport may ignore it.
  * @property {(id: string) => void} removePeer the participant left: stop their media, report nothing more of them
  * @property {(msg: TransportMessage) => void} handle a signaling message for the transport; types it
  *   does not know are ignored
