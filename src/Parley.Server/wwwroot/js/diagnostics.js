@@ -3,7 +3,8 @@
 // before joining (GET /api/ice-servers, credentials minted for a throwaway
 // id, so checking shows up to nobody), tells STUN from TURN servers, and runs
 // the pre-join connectivity check: gather candidates with those servers and
-// sort them into the three paths a call can take. It never touches the DOM.
+// sort them into the three paths a call can take, then say in plain words
+// what that means for calls. It never touches the DOM.
 
 /** ICE_CONFIG_URL answers {iceServers, iceTransportPolicy} like `joined` does. */
 export const ICE_CONFIG_URL = '/api/ice-servers';
@@ -34,6 +35,38 @@ const FETCH_TIMEOUT_MS = 5_000;
  * @property {PathStatus} relay relay candidates: an allocation on the TURN server
  * @property {boolean} complete false when gathering was cut short by CHECK_TIMEOUT_MS
  */
+
+/**
+ * PATH_WORDS says a PathStatus in plain words.
+ * @type {Readonly<Record<PathStatus, string>>}
+ */
+export const PATH_WORDS = Object.freeze({
+  available: 'available',
+  unavailable: 'not available',
+  unconfigured: 'not configured on this server',
+});
+
+/**
+ * checkSummary says in plain words what a connection check means for calls.
+ * @param {ConnectivityReport} report
+ * @param {boolean} relayOnly
+ * @returns {string}
+ */
+export function checkSummary(report, relayOnly) {
+  if (relayOnly) {
+    return report.relay === 'available'
+      ? 'The relay answers: calls in relay-only mode should connect.'
+      : 'Relay-only mode is on but the relay cannot be used from here, so calls cannot connect.';
+  }
+  if (report.relay === 'available') return 'Calls should connect from any network.';
+  if (report.stun === 'available') {
+    return 'Calls should connect from most networks; a strict firewall on either side may still block them.';
+  }
+  if (report.direct === 'available') {
+    return 'Calls can connect only with people whose network reaches yours directly, such as the same network.';
+  }
+  return 'This browser found no way to connect, so calls cannot work from here.';
+}
 
 /** IceConfigError is a failed request for the ICE configuration. */
 export class IceConfigError extends Error {

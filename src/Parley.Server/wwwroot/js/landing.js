@@ -1,20 +1,8 @@
 // @ts-check
 // landing.js runs the start page: "New meeting" and joining by id or link.
 
+import { byId } from './dom.js';
 import { newRoomId, parseRoomInput } from './room-id.js';
-
-/**
- * byId returns the element with `id`, or throws: the page and this script ship together.
- * @template {HTMLElement} T
- * @param {string} id
- * @param {new () => T} type
- * @returns {T}
- */
-function byId(id, type) {
-  const el = document.getElementById(id);
-  if (!(el instanceof type)) throw new Error(`landing.js: #${id} missing`);
-  return el;
-}
 
 const newMeeting = byId('new-meeting', HTMLButtonElement);
 const form = byId('join-form', HTMLFormElement);

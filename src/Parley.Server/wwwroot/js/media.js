@@ -124,6 +124,8 @@ export class LocalMedia extends Emitter {
   /** @type {MediaDeviceInfo[]} */
   devices = [];
   #stopped = false;
+  /** @type {{track: MediaStreamTrack | null, stream: MediaStream | null}} what videoStream last made */
+  #shown = { track: null, stream: null };
 
   /** supported is false where the browser offers no media devices (insecure page). */
   static get supported() {
@@ -230,6 +232,19 @@ export class LocalMedia extends Emitter {
       screen: false,
       hand: false,
     };
+  }
+
+  /**
+   * videoStream is the camera track alone, for showing ourselves (null without
+   * a camera): the same stream until the track changes, so every view that
+   * shows it can set it again on each change without restarting its video.
+   * @returns {MediaStream | null}
+   */
+  get videoStream() {
+    if (this.#shown.track !== this.videoTrack) {
+      this.#shown = { track: this.videoTrack, stream: this.videoTrack ? new MediaStream([this.videoTrack]) : null };
+    }
+    return this.#shown.stream;
   }
 
   /** @returns {MediaTrackConstraints} */

@@ -1,226 +1,132 @@
 // @ts-check
-// mesh.js runs one meeting: it joins through the signaling client, keeps one
-// Peer (one RTCPeerConnection) per remote participant, keeps every sender in
-// step with the local media, and announces our media state. It never touches
-// the DOM; the UI listens to its events.
+// mesh.js is the peer-to-peer MediaTransport (transport.js): one Peer (one
+// RTCPeerConnection, peer.js) per remote participant, every sender kept in
+// step with the local media. It never touches the DOM.
 //
-// Who starts: the newcomer, who learns the members from `joined.peers`,
-// creates the transceivers and so makes the first offer to each of them
-// (impolite); members create their side on `peer-joined` and wait (polite).
+// Who starts is the Meeting's `initiator` flag: at join, the newcomer, who
+// learns the members from `joined.peers`, creates the transceivers and so
+// makes the first offer to each of them, as the impolite side; members add
+// it on `peer-joined` and wait, as the polite side. After a switch of
+// transport the larger id starts.
 //
-// ICE configuration: the servers and policy come from `joined`; fresh TURN
-// credentials (`ice-servers`) go to every connection and to the ones made
-// later. Relay-only mode (a per-user privacy choice) forces the policy
-// `relay`, so no other participant learns this device's IP addresses.
+// ICE configuration: every Peer is made with the configuration in force (the
+// servers and policy from `joined`, with the freshest TURN credentials);
+// fresh credentials go to every Peer there is too. Relay-only mode (a
+// per-user privacy choice) is the policy `relay`, so no other participant
+// learns this device's IP addresses.
 
 import { Emitter } from './emitter.js';
 import { Peer } from './peer.js';
-import { SignalingClient } from './signaling.js';
 
-/** @typedef {import('./signaling.js').PeerInfo} PeerInfo */
-/** @typedef {import('./signaling.js').MediaState} MediaState */
-/** @typedef {import('./signaling.js').JoinedMessage} JoinedMessage */
-/** @typedef {import('./signaling.js').CloseInfo} CloseInfo */
-/** @typedef {import('./signaling.js').ErrorMessage} ErrorMessage */
-/** @typedef {import('./media.js').LocalMedia} LocalMedia */
-/** @typedef {import('./peer.js').PeerState} PeerState */
-
-/**
- * @typedef {object} Participant
- * @property {string} id
- * @property {string} name
- * @property {MediaState | null} state null until the participant sends one
- * @property {Peer} peer
- */
+/** @typedef {import('./transport.js').MediaTransport} MediaTransport */
+/** @typedef {import('./transport.js').TransportContext} TransportContext */
+/** @typedef {import('./transport.js').TransportEvents} TransportEvents */
+/** @typedef {import('./transport.js').TransportMessage} TransportMessage */
+/** @typedef {import('./transport.js').LocalTracks} LocalTracks */
+/** @typedef {import('./transport.js').MediaKind} MediaKind */
+/** @typedef {import('./transport.js').RemotePeer} RemotePeer */
 
 /**
- * @typedef {object} MeetingEvents
- * @property {Participant} participant-joined
- * @property {Participant} participant-left
- * @property {Participant} participant-state
- * @property {{participant: Participant, stream: MediaStream}} participant-stream
- * @property {{participant: Participant, state: PeerState}} participant-connection
- * @property {ErrorMessage} server-error an error not tied to a request (e.g. rate-limited)
- * @property {CloseInfo} disconnected the meeting is over (left, or the connection was lost); every peer
- *   connection is closed and no participant-left events precede this one
- */
-
-/**
- * Meeting is one stay in one room.
+ * MeshTransport sends our media to every participant and receives theirs,
+ * each over a connection of its own.
  *
- * @extends {Emitter<MeetingEvents>}
+ * @extends {Emitter<TransportEvents>}
+ * @implements {MediaTransport}
  */
-export class Meeting extends Emitter {
-  /** @type {Map<string, Participant>} */
-  participants = new Map();
-  /** @type {PeerInfo | null} */
-  self = null;
+export class MeshTransport extends Emitter {
+  /** @type {Map<string, Peer>} */
+  #peers = new Map();
   /** @type {RTCConfiguration} */
-  #rtcConfig = {};
-  #signaling;
-  #media;
-  /** @type {(() => void)[]} */
-  #unsubscribe = [];
-  #over = false;
-  #relayOnly;
+  #config;
+  /** @type {LocalTracks} */
+  #tracks;
+  #signal;
+  #closed = false;
 
-  /**
-   * @param {string} url signaling WebSocket URL
-   * @param {LocalMedia} media local camera and microphone
-   * @param {{relayOnly?: boolean}} [options] relayOnly: media only through the TURN relay, whatever the server's default
-   */
-  constructor(url, media, { relayOnly = false } = {}) {
+  /** @param {TransportContext} context */
+  constructor({ config, tracks, signal }) {
     super();
-    this.#signaling = new SignalingClient(url);
-    this.#media = media;
-    this.#relayOnly = relayOnly;
+    this.#config = { ...config };
+    this.#tracks = { ...tracks };
+    this.#signal = signal;
   }
 
   /**
-   * rtcConfig is the configuration new peer connections get: the latest ICE
-   * servers and the transport policy in force.
-   * @returns {RTCConfiguration}
+   * @param {RemotePeer} remote
+   * @param {boolean} initiator true when we start: we offer first, and are impolite
    */
-  get rtcConfig() {
-    return { ...this.#rtcConfig };
-  }
-
-  /**
-   * join connects and joins `room` as `name`. It rejects with a
-   * SignalingError (e.g. code `room-full`) or an Error when the server
-   * cannot be reached; the Meeting is then over and cannot be reused.
-   * @param {string} room
-   * @param {string} name
-   * @returns {Promise<JoinedMessage>}
-   */
-  async join(room, name) {
-    const s = this.#signaling;
-    s.on('close', (info) => this.#end(info));
-    await s.connect();
-    /** @type {JoinedMessage} */
-    let joined;
-    try {
-      joined = await s.join(room, name);
-    } catch (err) {
-      this.#over = true;
-      s.close();
-      throw err;
-    }
-    this.self = joined.self;
-    this.#rtcConfig = {
-      iceServers: joined.iceServers ?? [],
-      iceTransportPolicy: this.#relayOnly || joined.iceTransportPolicy === 'relay' ? 'relay' : 'all',
-    };
-
-    s.on('peer-joined', ({ peer }) => this.#add(peer, false));
-    s.on('peer-left', ({ id }) => this.#remove(id));
-    s.on('offer', (msg) => this.#relay(msg));
-    s.on('answer', (msg) => this.#relay(msg));
-    s.on('candidate', (msg) => this.#relay(msg));
-    s.on('state', (msg) => {
-      const p = this.participants.get(msg.from);
-      if (!p) return;
-      p.state = { audio: Boolean(msg.audio), video: Boolean(msg.video), screen: Boolean(msg.screen), hand: Boolean(msg.hand) };
-      this.emit('participant-state', p);
-    });
-    s.on('ice-servers', ({ iceServers }) => {
-      // Same policy, fresh credentials: for new connections and, through
-      // setConfiguration, for the next ICE restart of the existing ones.
-      this.#rtcConfig = { ...this.#rtcConfig, iceServers };
-      for (const p of this.participants.values()) p.peer.setIceServers(iceServers);
-    });
-    s.on('error', (msg) => {
-      // unknown-peer: the peer left while our message was on its way; harmless.
-      if (msg.code !== 'unknown-peer') this.emit('server-error', msg);
-    });
-
-    this.#unsubscribe.push(
-      this.#media.on('track', ({ kind, track }) => {
-        for (const p of this.participants.values()) {
-          p.peer.setTrack(kind, track).catch((err) => console.warn('parley: replaceTrack failed', err));
-        }
-        this.#sendState();
-      }),
-      this.#media.on('change', () => this.#sendState()),
-    );
-
-    this.#sendState();
-    for (const info of joined.peers) this.#add(info, true);
-    return joined;
-  }
-
-  /** leave says goodbye to the room and closes every connection. */
-  leave() {
-    if (this.#over) return;
-    this.#signaling.leave();
-    this.#end({ code: 1000, reason: '', byClient: true });
-  }
-
-  #lastState = '';
-
-  #sendState() {
-    if (this.#over || !this.self) return;
-    const state = this.#media.state;
-    const key = JSON.stringify(state);
-    if (key === this.#lastState) return;
-    this.#lastState = key;
-    this.#signaling.sendState(state);
-  }
-
-  /**
-   * @param {PeerInfo} info
-   * @param {boolean} initiator true for members listed in `joined`: we are the newcomer
-   */
-  #add(info, initiator) {
-    if (this.participants.has(info.id)) return;
+  addPeer({ id }, initiator) {
+    if (this.#closed || this.#peers.has(id)) return;
     const peer = new Peer({
-      id: info.id,
+      id,
       polite: !initiator,
       initiator,
-      config: this.#rtcConfig,
-      tracks: { audio: this.#media.audioTrack, video: this.#media.videoTrack },
-      signal: (msg) => this.#signaling.relay(msg),
+      config: this.#config,
+      tracks: this.#tracks,
+      signal: this.#signal,
     });
-    /** @type {Participant} */
-    const participant = { id: info.id, name: info.name, state: info.state ?? null, peer };
-    this.participants.set(info.id, participant);
-    peer.on('stream', (stream) => this.emit('participant-stream', { participant, stream }));
-    peer.on('connectionstate', (state) => this.emit('participant-connection', { participant, state }));
-    this.emit('participant-joined', participant);
+    this.#peers.set(id, peer);
+    const relayOnly = this.#config.iceTransportPolicy === 'relay';
+    peer.on('stream', (stream) => this.emit('stream', { id, stream }));
+    peer.on('connectionstate', (state) => {
+      // 'closed' comes only from close(), which stops the events first.
+      if (state === 'closed') return;
+      this.emit('connection', { id, status: { state, noRoute: peer.noRoute, relayOnly } });
+    });
   }
 
   /** @param {string} id */
-  #remove(id) {
-    const p = this.participants.get(id);
-    if (!p) return;
-    this.participants.delete(id);
-    p.peer.close();
-    this.emit('participant-left', p);
+  removePeer(id) {
+    this.#peers.get(id)?.close();
+    this.#peers.delete(id);
   }
 
-  /** close ends every peer connection without announcing departures. */
-  #closeAll() {
-    for (const p of this.participants.values()) p.peer.close();
-    this.participants.clear();
-  }
-
-  /** @param {import('./signaling.js').RelayedMessage} msg */
-  #relay(msg) {
-    const p = this.participants.get(msg.from);
-    if (!p) {
+  /**
+   * handle gives a relayed offer, answer or candidate to the Peer it is from.
+   * @param {TransportMessage} msg
+   */
+  handle(msg) {
+    if (msg.type !== 'offer' && msg.type !== 'answer' && msg.type !== 'candidate') return;
+    const peer = this.#peers.get(msg.from);
+    if (!peer) {
       console.warn(`parley: ${msg.type} from unknown participant ${msg.from}`);
       return;
     }
-    p.peer.handle(msg);
+    peer.handle(msg);
   }
 
-  /** @param {CloseInfo} info */
-  #end(info) {
-    const wasOver = this.#over;
-    this.#over = true;
-    for (const off of this.#unsubscribe.splice(0)) off();
-    this.#closeAll();
-    if (!wasOver && this.self) this.emit('disconnected', info);
-    if (this.self) this.clearListeners();
+  /**
+   * setTrack puts `track` on every connection's sender of its kind, and on
+   * the connections made later.
+   * @param {MediaKind} kind
+   * @param {MediaStreamTrack | null} track
+   * @returns {Promise<void>}
+   */
+  async setTrack(kind, track) {
+    this.#tracks[kind] = track;
+    await Promise.all(
+      [...this.#peers.values()].map((peer) =>
+        peer.setTrack(kind, track).catch((err) => console.warn('parley: replaceTrack failed', err)),
+      ),
+    );
+  }
+
+  /**
+   * setIceServers makes `iceServers` the ones of the connections made later
+   * and, through setConfiguration, of the next ICE restart of every one there is.
+   * @param {RTCIceServer[]} iceServers
+   */
+  setIceServers(iceServers) {
+    this.#config = { ...this.#config, iceServers };
+    for (const peer of this.#peers.values()) peer.setIceServers(iceServers);
+  }
+
+  /** close ends every connection; the transport cannot be reused. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const peer of this.#peers.values()) peer.close();
+    this.#peers.clear();
+    this.clearListeners();
   }
 }

@@ -39,7 +39,7 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
 /**
  * newRoomId returns a fresh, unguessable, readable room id.
- * @param {(bytes: Uint8Array) => Uint8Array} [random] source of random bytes (for tests)
+ * @param {(bytes: Uint8Array<ArrayBuffer>) => Uint8Array} [random] source of random bytes (for tests)
  * @returns {string}
  */
 export function newRoomId(random = (b) => crypto.getRandomValues(b)) {

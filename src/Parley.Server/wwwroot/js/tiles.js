@@ -129,8 +129,8 @@ export class Tile {
   }
 
   /**
-   * setConnection shows the peer connection state and a sentence about it.
-   * @param {string} state RTCPeerConnectionState
+   * setConnection shows the state of the media from this participant and a sentence about it.
+   * @param {import('./transport.js').ConnectionState} state
    * @param {string} text '' for nothing to say
    */
   setConnection(state, text) {

@@ -1,0 +1,123 @@
+// @ts-check
+// transport.js describes MediaTransport: how a Meeting's media travels. The
+// Meeting (meeting.js) knows who is in the room and talks to the signaling
+// server; a transport moves the media and knows nothing of the room beyond
+// the participants the Meeting hands it. mesh.js is one: an
+// RTCPeerConnection per remote participant. A media server (SFU) transport is
+// another shape of the same thing: one connection that publishes and one that
+// subscribes for the whole room, its streams split per participant. This file
+// holds the types, and TRANSPORTS: the transport of each mode.
+
+import { MeshTransport } from './mesh.js';
+
+/** @typedef {import('./signaling.js').PeerInfo} PeerInfo */
+/** @typedef {import('./signaling.js').RelayedMessage} RelayedMessage */
+/** @typedef {import('./signaling.js').OutgoingRelay} OutgoingRelay */
+
+/** @typedef {import('./media.js').MediaKind} MediaKind */
+
+/** @typedef {Pick<PeerInfo, 'id' | 'name'>} RemotePeer a participant, as a transport knows them */
+
+/**
+ * ConnectionState is how the media of one participant is getting on:
+ * new (nothing tried yet), connecting, connected, disconnected (interrupted,
+ * the browser is trying again by itself), retrying (it failed since it last
+ * worked and the transport is trying again), failed (the transport has given
+ * up; fresh ICE servers may make it try again).
+ * @typedef {'new' | 'connecting' | 'connected' | 'disconnected' | 'retrying' | 'failed'} ConnectionState
+ */
+
+/**
+ * ConnectionStatus is what the UI needs to say how the media of one
+ * participant is getting on, in words.
+ * @typedef {object} ConnectionStatus
+ * @property {ConnectionState} state
+ * @property {boolean} noRoute this side found no way out at all: its last ICE gathering ended without a
+ *   candidate (in relay-only mode: the TURN server could not be used)
+ * @property {boolean} relayOnly the connection may use only the TURN relay (ICE transport policy `relay`)
+ */
+
+/**
+ * TransportMessage is a signaling message for the transport: today the
+ * offers, answers and candidates relayed from one participant. Other
+ * transports add their own types (an SFU's answers come from the media
+ * server, not from a participant); a transport ignores the types it does not
+ * know, so the Meeting may hand every transport all of them.
+ * @typedef {RelayedMessage} TransportMessage
+ */
+
+/**
+ * OutgoingTransportMessage is what a transport sends through the signaling
+ * server: today offers, answers and candidates to one participant.
+ * @typedef {OutgoingRelay} OutgoingTransportMessage
+ */
+
+/**
+ * @typedef {object} LocalTracks
+ * @property {MediaStreamTrack | null} audio
+ * @property {MediaStreamTrack | null} video
+ */
+
+/**
+ * TransportEvents are what a transport reports, always by participant id.
+ * A transport must report a connection status for every participant it was
+ * given, and go on reporting until it is connected or has failed; one with a
+ * single connection for the whole room reports that connection's status for
+ * each participant it carries. It may report a stream for a participant at
+ * any time after addPeer, with or without a connection of its own.
+ * @typedef {object} TransportEvents
+ * @property {{id: string, stream: MediaStream}} stream the media received from participant `id` (the same
+ *   stream again when it gained a track)
+ * @property {{id: string, status: ConnectionStatus}} connection the media of participant `id` changed state
+ */
+
+/**
+ * TransportContext is what a Meeting gives the transport it makes.
+ * @typedef {object} TransportContext
+ * @property {string} selfId our own participant id
+ * @property {RTCConfiguration} config ICE servers and transport policy in force now
+ * @property {LocalTracks} tracks the local tracks to send from the start
+ * @property {(msg: OutgoingTransportMessage) => void} signal sends a message through the signaling server
+ */
+
+/**
+ * MediaTransport moves the media of one Meeting. The Meeting makes one per
+ * mode (TransportFactory), tells it who is in the room, hands it the
+ * messages meant for it and the local tracks, and listens to its events. It
+ * never touches the DOM.
+ *
+ * @typedef {object} MediaTransport
+ * @property {(peer: RemotePeer, initiator: boolean) => void} addPeer a participant to exchange media with.
+ *   initiator is true when this side starts (in a mesh: makes the first offer, and is the impolite
+ *   side): at join, the newcomer starts; after a switch of transport, the larger id. The other side of
+ *   the pair is given the opposite flag. A transport may ignore it.
+ * @property {(id: string) => void} removePeer the participant left: stop their media, report nothing more of them
+ * @property {(msg: TransportMessage) => void} handle a signaling message for the transport; types it
+ *   does not know are ignored
+ * @property {(kind: MediaKind, track: MediaStreamTrack | null) => Promise<void>} setTrack sends `track` as
+ *   our media of `kind` (null: nothing), to everyone
+ * @property {(iceServers: RTCIceServer[]) => void} setIceServers fresh ICE servers (TURN credentials) for
+ *   the connections to come and the next ICE restart of the ones there are; the transport policy stays
+ * @property {() => void} close ends every connection, for good, and reports nothing more
+ * @property {<K extends keyof TransportEvents>(type: K, listener: (payload: TransportEvents[K]) => void) => () => void} on
+ *   adds a listener and returns a function that removes it (an Emitter's on)
+ */
+
+/**
+ * TransportFactory makes a MediaTransport of one mode.
+ * @callback TransportFactory
+ * @param {TransportContext} context
+ * @returns {MediaTransport}
+ */
+
+/**
+ * TRANSPORTS makes the media transport of each mode; the mode is the key, as
+ * the Meeting is told it.
+ * @type {Readonly<Record<string, TransportFactory>>}
+ */
+export const TRANSPORTS = Object.freeze({
+  mesh: (context) => new MeshTransport(context),
+});
+
+/** DEFAULT_MODE is the transport a meeting starts with. */
+export const DEFAULT_MODE = 'mesh';
