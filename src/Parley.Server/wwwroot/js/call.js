@@ -81,6 +81,7 @@ export class CallView {
     bannerText: byId('banner-text', HTMLSpanElement),
     rejoin: byId('rejoin', HTMLButtonElement),
     meetingNotice: byId('meeting-notice', HTMLParagraphElement),
+    mediaStatus: byId('media-status', HTMLParagraphElement),
     sound: byId('sound', HTMLDivElement),
     invite: byId('invite', HTMLDivElement),
     inviteLink: byId('invite-link', HTMLInputElement),
@@ -164,6 +165,12 @@ export class CallView {
       toast(msg.code === 'rate-limited' ? 'Slow down: the server is limiting messages.' : msg.message),
     );
     meeting.on('disconnected', (info) => this.#onDisconnected(info));
+    // How the media travels is the server's choice; say so only when it went back for a reason.
+    meeting.on('mode', ({ mode, reason }) => {
+      this.#ui.meeting.dataset.mode = mode;
+      if (reason) toast(reason);
+    });
+    meeting.on('notice', ({ text }) => setNotice(this.#ui.mediaStatus, text));
   }
 
   /**
@@ -191,6 +198,7 @@ export class CallView {
     const ui = this.#ui;
     this.#meeting = meeting;
     ui.banner.hidden = true;
+    ui.meeting.dataset.mode = meeting.mode;
     const { iceTransportPolicy, iceServers = [] } = meeting.rtcConfig;
     const noRelay = iceTransportPolicy === 'relay' && !hasTurnServer(iceServers);
     setNotice(
@@ -282,6 +290,7 @@ export class CallView {
     this.#meeting = null;
     for (const id of [...this.#slowTimers.keys()]) this.#forgetConnection(id);
     this.#grid.removeAllExcept('self');
+    setNotice(ui.mediaStatus, '');
     if (info.byClient) return;
     ui.bannerText.textContent = lostText(info);
     ui.banner.hidden = false;

@@ -43,6 +43,9 @@ import { DEFAULT_MODE, TRANSPORTS } from './transport.js';
  *   participant (the same stream again when it gained a track)
  * @property {{participant: Participant, status: ConnectionStatus}} participant-connection
  * @property {ErrorMessage} server-error an error not tied to a request (e.g. rate-limited)
+ * @property {{mode: string, reason: string}} mode the room's media now travels another way (reason: '' or words
+ *   for people, e.g. why it went back to peer to peer)
+ * @property {{text: string}} notice something about our own media to tell the user ('' when it passed)
  * @property {CloseInfo} disconnected the meeting is over (left, or the connection was lost); every media
  *   connection is closed and no participant-left events precede this one
  */
@@ -144,6 +147,19 @@ export class Meeting extends Emitter {
     s.on('offer', (msg) => this.#transport?.handle(msg));
     s.on('answer', (msg) => this.#transport?.handle(msg));
     s.on('candidate', (msg) => this.#transport?.handle(msg));
+    s.on('sfu-offer', (msg) => this.#transport?.handle(msg));
+    s.on('sfu-answer', (msg) => this.#transport?.handle(msg));
+    s.on('sfu-candidate', (msg) => this.#transport?.handle(msg));
+    s.on('sfu-close', (msg) => this.#transport?.handle(msg));
+    s.on('sfu-status', (msg) => {
+      this.#transport?.handle(msg);
+      this.emit('notice', { text: msg.status === 'down' ? (msg.message ?? 'The media server is unavailable.') : '' });
+    });
+    s.on('mode', ({ mode, reason }) => {
+      if (mode === this.#mode || !this.#transports[mode]) return;
+      this.#useTransport(mode);
+      this.emit('mode', { mode, reason: reason ?? '' });
+    });
     s.on('state', (msg) => {
       const p = this.participants.get(msg.from);
       if (!p) return;
@@ -169,7 +185,7 @@ export class Meeting extends Emitter {
     );
 
     this.#sendState();
-    this.#useTransport(DEFAULT_MODE);
+    this.#useTransport(joined.mode && this.#transports[joined.mode] ? joined.mode : DEFAULT_MODE);
     for (const info of joined.peers) {
       this.#initiates.add(info.id);
       this.#add(info);
@@ -218,6 +234,7 @@ export class Meeting extends Emitter {
         const participant = this.participants.get(id);
         if (participant) this.emit('participant-stream', { participant, stream });
       }),
+      transport.on('notice', (notice) => this.emit('notice', notice)),
       transport.on('connection', ({ id, status }) => {
         const participant = this.participants.get(id);
         if (!participant) return;

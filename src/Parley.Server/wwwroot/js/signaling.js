@@ -10,6 +10,9 @@ import { Emitter } from './emitter.js';
 /** PROTOCOL_VERSION is the protocol version this client speaks. */
 export const PROTOCOL_VERSION = 1;
 
+/** FEATURES are what this client can do beyond the basics: `sfu`, media through the media server. */
+export const FEATURES = Object.freeze(['sfu']);
+
 /** PING_INTERVAL_MS is how often the client sends an application ping. */
 export const PING_INTERVAL_MS = 20_000;
 
@@ -48,7 +51,19 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @property {PeerInfo[]} peers
  * @property {RTCIceServer[]} [iceServers]
  * @property {RTCIceTransportPolicy} [iceTransportPolicy]
+ * @property {RoomMode} [mode] how the room's media travels (a server without an SFU may omit it: mesh)
  */
+
+/** @typedef {'mesh' | 'sfu'} RoomMode */
+/** @typedef {'publish' | 'subscribe'} SfuPc one of the two connections to the media server */
+/** @typedef {{mid: string, peer: string, kind: 'audio' | 'video'}} SfuStreamInfo whose media an m-line carries */
+/** @typedef {{type: 'mode', mode: RoomMode, reason?: string}} ModeMessage the room's media now travels this way */
+/** @typedef {{type: 'sfu-offer', pc: SfuPc, sdp: string, streams?: SfuStreamInfo[], fresh?: boolean}} SfuOfferMessage */
+/** @typedef {{type: 'sfu-answer', pc: SfuPc, sdp: string}} SfuAnswerMessage */
+/** @typedef {{type: 'sfu-candidate', pc: SfuPc, candidate: RTCIceCandidateInit | null}} SfuCandidateMessage */
+/** @typedef {{type: 'sfu-close', pc: SfuPc, reason?: string}} SfuCloseMessage the media server ended one connection */
+/** @typedef {{type: 'sfu-status', status: 'up' | 'down', message?: string}} SfuStatusMessage the media server was lost or is back */
+/** @typedef {SfuOfferMessage | SfuAnswerMessage | SfuCandidateMessage | SfuCloseMessage | SfuStatusMessage} SfuMessage */
 
 /** @typedef {{type: 'peer-joined', peer: PeerInfo}} PeerJoinedMessage */
 /** @typedef {{type: 'peer-left', id: string}} PeerLeftMessage */
@@ -63,7 +78,10 @@ export const JOIN_TIMEOUT_MS = 10_000;
 
 /**
  * @typedef {{type: 'offer' | 'answer', to: string, sdp: string}
- *   | {type: 'candidate', to: string, candidate: RTCIceCandidateInit | null}} OutgoingRelay
+ *   | {type: 'candidate', to: string, candidate: RTCIceCandidateInit | null}
+ *   | {type: 'sfu-offer', pc: 'publish', sdp: string, fresh?: boolean}
+ *   | {type: 'sfu-answer', pc: 'subscribe', sdp: string}
+ *   | {type: 'sfu-candidate', pc: SfuPc, candidate: RTCIceCandidateInit | null}} OutgoingRelay
  */
 
 /**
@@ -82,6 +100,12 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @property {CandidateMessage} candidate
  * @property {StateMessage} state
  * @property {IceServersMessage} ice-servers
+ * @property {ModeMessage} mode
+ * @property {SfuOfferMessage} sfu-offer
+ * @property {SfuAnswerMessage} sfu-answer
+ * @property {SfuCandidateMessage} sfu-candidate
+ * @property {SfuCloseMessage} sfu-close
+ * @property {SfuStatusMessage} sfu-status
  * @property {ErrorMessage} error an error not answered to a pending request
  * @property {CloseInfo} close the connection is gone; the client is finished
  */
@@ -192,12 +216,13 @@ export class SignalingClient extends Emitter {
       }, JOIN_TIMEOUT_MS);
       this.#pending.set(id, { resolve, reject, timer });
       this.#joinId = id;
-      this.#send({ type: 'join', id, version: PROTOCOL_VERSION, room, name });
+      this.#send({ type: 'join', id, version: PROTOCOL_VERSION, room, name, features: FEATURES });
     });
   }
 
   /**
-   * relay sends an offer, answer or candidate to one peer.
+   * relay sends an offer, answer or candidate to one peer, or an SFU
+   * negotiation message to the media server.
    * @param {OutgoingRelay} msg
    */
   relay(msg) {
@@ -284,6 +309,12 @@ export class SignalingClient extends Emitter {
       case 'answer':
       case 'candidate':
       case 'state':
+      case 'mode':
+      case 'sfu-offer':
+      case 'sfu-answer':
+      case 'sfu-candidate':
+      case 'sfu-close':
+      case 'sfu-status':
         this.emit(msg.type, msg);
         return;
       case 'ice-servers':

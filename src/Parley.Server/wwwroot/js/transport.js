@@ -9,9 +9,11 @@
 // holds the types, and TRANSPORTS: the transport of each mode.
 
 import { MeshTransport } from './mesh.js';
+import { SfuTransport } from './sfu.js';
 
 /** @typedef {import('./signaling.js').PeerInfo} PeerInfo */
 /** @typedef {import('./signaling.js').RelayedMessage} RelayedMessage */
+/** @typedef {import('./signaling.js').SfuMessage} SfuMessage */
 /** @typedef {import('./signaling.js').OutgoingRelay} OutgoingRelay */
 
 /** @typedef {import('./media.js').MediaKind} MediaKind */
@@ -43,7 +45,7 @@ import { MeshTransport } from './mesh.js';
  * transports add their own types (an SFU's answers come from the media
  * server, not from a participant); a transport ignores the types it does not
  * know, so the Meeting may hand every transport all of them.
- * @typedef {RelayedMessage} TransportMessage
+ * @typedef {RelayedMessage | SfuMessage} TransportMessage
  */
 
 /**
@@ -69,6 +71,8 @@ import { MeshTransport } from './mesh.js';
  * @property {{id: string, stream: MediaStream}} stream the media received from participant `id` (the same
  *   stream again when it gained a track)
  * @property {{id: string, status: ConnectionStatus}} connection the media of participant `id` changed state
+ * @property {{text: string}} notice something the user should know about our own media ('' when it passed),
+ *   e.g. that the media server cannot be reached, so others do not see or hear us
  */
 
 /**
@@ -117,6 +121,7 @@ import { MeshTransport } from './mesh.js';
  */
 export const TRANSPORTS = Object.freeze({
   mesh: (context) => new MeshTransport(context),
+  sfu: (context) => new SfuTransport(context),
 });
 
 /** DEFAULT_MODE is the transport a meeting starts with. */
