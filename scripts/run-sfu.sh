@@ -10,8 +10,8 @@
 #                        4), so MESH_MAX=1 shows the SFU with two tabs
 #   JANUS_INTERFACE      the interface for media (default: the default route's)
 #   JANUS_PORT           Janus's API port on 127.0.0.1 (default 8188)
-#   PARLEY_URLS          where Parley listens (default http://localhost:5000; browsers give the
-#                        camera only to https:// pages and localhost)
+#   PARLEY_URLS          where Parley listens (default: Parley's own, http://localhost:8000;
+#                        browsers give the camera only to https:// pages and localhost)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,6 +86,8 @@ export Parley__Sfu__AdminKey=${admin_key#*=}
 if [[ -n ${MESH_MAX:-} ]]; then
   export Parley__Sfu__MeshMax=$MESH_MAX
 fi
-export ASPNETCORE_URLS=${PARLEY_URLS:-http://localhost:5000}
-echo "run-sfu: Parley on $ASPNETCORE_URLS with Parley:Sfu:MeshMax=${MESH_MAX:-4 (its default)}; Ctrl-C stops both"
+if [[ -n ${PARLEY_URLS:-} ]]; then
+  export ASPNETCORE_URLS=$PARLEY_URLS
+fi
+echo "run-sfu: Parley on ${PARLEY_URLS:-http://localhost:8000} with Parley:Sfu:MeshMax=${MESH_MAX:-4 (its default)}; Ctrl-C stops both"
 dotnet run --project src/Parley.Server
