@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Parley.Testing;
 
 namespace Parley.Sfu.Tests;
@@ -13,8 +14,15 @@ public sealed class JanusFixture : IAsyncLifetime
 
     public JanusServer Janus => _janus ?? throw new InvalidOperationException("The fixture has not started.");
 
-    public async ValueTask InitializeAsync() =>
+    /// <summary>StartTime is how long <see cref="JanusServer.StartAsync"/> took: namespace, veth, config and Janus up to its first answer.</summary>
+    public TimeSpan StartTime { get; private set; }
+
+    public async ValueTask InitializeAsync()
+    {
+        var clock = Stopwatch.StartNew();
         _janus = await JanusServer.StartAsync("production", TestContext.Current.CancellationToken);
+        StartTime = clock.Elapsed;
+    }
 
     public async ValueTask DisposeAsync()
     {

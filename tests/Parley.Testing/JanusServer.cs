@@ -22,7 +22,8 @@ namespace Parley.Testing;
 /// The configuration is deploy/janus/*.jcfg with only what a test must change replaced: the
 /// WebSocket on TCP 10.231.n.2:8188 (ws_acl: the test side only) instead of the UNIX socket, ICE
 /// on the veth only, a small RTP port range, fresh random secrets. Janus's output is kept in
-/// memory and copied to <c>janus-logs/&lt;name&gt;.log</c> next to the test assembly. Janus runs
+/// memory and copied to <c>janus-logs/&lt;name&gt;.log</c> next to the test assembly (kept after the
+/// test; <c>&lt;name&gt;-&lt;n&gt;.log</c> for a name used again). Janus runs
 /// as <see cref="UserId"/>, like the image.
 /// </summary>
 public sealed class JanusServer : IAsyncDisposable
@@ -50,6 +51,7 @@ public sealed class JanusServer : IAsyncDisposable
         + "dotnet build; ip netns exec parley-test dotnet test tests/Parley.Sfu.Tests --no-build";
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+    private static readonly HashSet<string> s_logNames = [];
     private static int s_created;
 
     private readonly string _configDirectory;
@@ -155,7 +157,13 @@ public sealed class JanusServer : IAsyncDisposable
         var n = NextFreeIndex();
         var directory = Directory.CreateTempSubdirectory("parley-janus-");
         var logDirectory = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "janus-logs"));
-        var logPath = Path.Combine(logDirectory.FullName, $"{name}.log");
+        // <name>.log, or <name>-<n>.log when an earlier instance of this run took that name.
+        string logName;
+        lock (s_logNames)
+        {
+            logName = s_logNames.Add(name) ? name : $"{name}-{n}";
+        }
+        var logPath = Path.Combine(logDirectory.FullName, $"{logName}.log");
         var server = new JanusServer(n, directory.FullName, logPath, new StreamWriter(logPath, append: false) { AutoFlush = true });
         try
         {
