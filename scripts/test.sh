@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh builds Parley and runs every test: the server's unit and integration tests, the
-# network tests against Debian's coturn, then the browser tests in Chromium. As root it installs what is missing (Debian's chromium) and runs the
+# network tests against Debian's coturn, the SFU tests against Debian's Janus, then the browser
+# tests in Chromium. As root it installs what is missing (Debian's chromium, coturn, janus) and runs the
 # tests inside a network namespace of their own that holds only loopback, so no browser or
 # WebRTC traffic can leave the machine. Without root the tests run directly.
 #
@@ -16,12 +17,19 @@ command -v ip >/dev/null 2>&1 || need_packages+=(iproute2)
 command -v turnserver >/dev/null 2>&1 || need_packages+=(coturn)
 command -v nft >/dev/null 2>&1 || need_packages+=(nftables)
 command -v docker-compose >/dev/null 2>&1 || need_packages+=(docker-compose)
+command -v janus >/dev/null 2>&1 || need_packages+=(janus)
 if ((${#need_packages[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     log "installing ${need_packages[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
+    # The janus package enables and starts its own service, open to the network (WebSocket and
+    # HTTP API on every interface, no api_secret): the tests run their own Janus, so stop it.
+    if [[ " ${need_packages[*]} " == *" janus "* && -d /run/systemd/system ]]; then
+      log "disabling the janus package's own service (open to the network; see docs/deployment.md)"
+      systemctl disable --now janus >/dev/null 2>&1 || true
+    fi
   else
     echo "missing: ${need_packages[*]} (install them, or run this script as root)" >&2
     exit 1
@@ -68,7 +76,7 @@ if ((healthy == 0)); then
   status=1
 fi
 
-for project in tests/Parley.Server.Tests tests/Parley.Network.Tests tests/Parley.Browser.Tests; do
+for project in tests/Parley.Server.Tests tests/Parley.Network.Tests tests/Parley.Sfu.Tests tests/Parley.Browser.Tests; do
   log "testing $project"
   "${run[@]}" dotnet test "$project" --no-build --nologo \
     --logger "trx;LogFilePrefix=$(basename "$project")" --results-directory "$results" "$@" || status=1
