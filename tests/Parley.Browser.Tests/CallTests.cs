@@ -1,4 +1,3 @@
-using Parley.Testing;
 using static Microsoft.Playwright.Assertions;
 
 namespace Parley.Browser.Tests;
@@ -13,7 +12,7 @@ public sealed class CallTests(Chromium chromium)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await ParleyTestServer.StartAsync(null, ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
         await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace");
 
@@ -31,7 +30,7 @@ public sealed class CallTests(Chromium chromium)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await ParleyTestServer.StartAsync(null, ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
         await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace");
         await using var alan = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Alan");
@@ -61,7 +60,7 @@ public sealed class CallTests(Chromium chromium)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await ParleyTestServer.StartAsync(null, ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
         await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace");
         await ada.JoinAsync();
@@ -91,7 +90,7 @@ public sealed class CallTests(Chromium chromium)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await ParleyTestServer.StartAsync(null, ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
         await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace");
         await ada.JoinAsync();
@@ -124,7 +123,7 @@ public sealed class CallTests(Chromium chromium)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await ParleyTestServer.StartAsync(null, ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
         await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace");
         await ada.JoinAsync();
@@ -191,7 +190,7 @@ public sealed class CallTests(Chromium chromium)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await ParleyTestServer.StartAsync(null, ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
         await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace");
         await ada.JoinAsync();

@@ -1,4 +1,3 @@
-using Parley.Testing;
 using static Microsoft.Playwright.Assertions;
 
 namespace Parley.Browser.Tests;
@@ -29,7 +28,7 @@ public sealed class ConnectivityTests(Chromium chromium)
         var ct = TestContext.Current.CancellationToken;
         // Refreshed every 2.4 s (80% of the lifetime).
         await using var server = await ParleyTestServer.StartAsync(Turn("turn:127.0.0.1:3478", "00:00:03"), ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
         await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace");
         await using var alan = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Alan");
@@ -62,7 +61,7 @@ public sealed class ConnectivityTests(Chromium chromium)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await ParleyTestServer.StartAsync(null, ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
         await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace");
         var toggle = ada.Page.GetByLabel("Relay-only mode");
@@ -100,7 +99,7 @@ public sealed class ConnectivityTests(Chromium chromium)
         var ct = TestContext.Current.CancellationToken;
         // Nothing listens on 3478: TURN over TCP is refused at once. Refreshed every 4.8 s.
         await using var server = await ParleyTestServer.StartAsync(Turn("turn:127.0.0.1:3478?transport=tcp", "00:00:06", "relay"), ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
         await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace");
 
@@ -137,7 +136,7 @@ public sealed class ConnectivityTests(Chromium chromium)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await ParleyTestServer.StartAsync(null, ct);
-        await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, Rooms.New(), "Ada");
+        await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, TestRooms.New(), "Ada");
         var check = ada.Button("Check connection");
 
         await ada.Page.RouteAsync("**/api/ice-servers", route => route.AbortAsync());
@@ -165,7 +164,7 @@ public sealed class ConnectivityTests(Chromium chromium)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await ParleyTestServer.StartAsync(null, ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         // Signaling works, but neither side's connectivity checks reach the other.
         await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada", Participant.BreakIce);
         await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace", Participant.BreakIce);

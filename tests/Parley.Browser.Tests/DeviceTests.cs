@@ -1,4 +1,3 @@
-using Parley.Testing;
 using static Microsoft.Playwright.Assertions;
 
 namespace Parley.Browser.Tests;
@@ -14,7 +13,7 @@ public sealed class DeviceTests(Chromium chromium)
         var noDevices = await chromium.LaunchAsync(fakeDevices: false);
         try
         {
-            var room = Rooms.New();
+            var room = TestRooms.New();
             await using var ada = await Participant.OpenRoomAsync(chromium.Browser, server.BaseUri, room, "Ada");
             await using var viewer = await Participant.OpenRoomAsync(noDevices, server.BaseUri, room, "Viewer");
             await ada.JoinAsync();
@@ -43,7 +42,7 @@ public sealed class DeviceTests(Chromium chromium)
         await using var server = await ParleyTestServer.StartAsync(null, ct);
         const string StaleDevices =
             "localStorage.setItem('parley.videoDevice', 'unplugged-camera'); localStorage.setItem('parley.audioDevice', 'unplugged-mic');";
-        await using var ada = await Participant.OpenRoomAsync(chromium.Browser, server.BaseUri, Rooms.New(), "Ada", StaleDevices);
+        await using var ada = await Participant.OpenRoomAsync(chromium.Browser, server.BaseUri, TestRooms.New(), "Ada", StaleDevices);
 
         await Expect(ada.Page.Locator("#prejoin .preview")).ToHaveAttributeAsync("data-video", "on");
         await Expect(ada.Button("Microphone")).ToHaveAttributeAsync("aria-pressed", "true");

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Parley.Testing;
 using static Microsoft.Playwright.Assertions;
 
 namespace Parley.Browser.Tests;

@@ -1,4 +1,3 @@
-using Parley.Testing;
 using static Microsoft.Playwright.Assertions;
 
 namespace Parley.Browser.Tests;
@@ -14,7 +13,7 @@ public sealed class RoomPageTests(Chromium chromium)
         var ct = TestContext.Current.CancellationToken;
         await using var server = await ParleyTestServer.StartAsync(
             new Dictionary<string, string?> { ["Parley:MaxParticipants"] = "2" }, ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
         await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace");
         await using var alan = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Alan");
@@ -34,7 +33,7 @@ public sealed class RoomPageTests(Chromium chromium)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await ParleyTestServer.StartAsync(null, ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         const string Markup = "<img src=x onerror=alert(1)>";
         var longName = new string('W', 64);
         await using var mallory = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, Markup);
@@ -65,7 +64,7 @@ public sealed class RoomPageTests(Chromium chromium)
     {
         var ct = TestContext.Current.CancellationToken;
         var server = await ParleyTestServer.StartAsync(null, ct);
-        var room = Rooms.New();
+        var room = TestRooms.New();
         await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
         try
         {

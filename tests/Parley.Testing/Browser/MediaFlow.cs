@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Parley.Browser.Tests;
+namespace Parley.Testing;
 
 /// <summary>InboundStats is one RTCPeerConnection's received media, from getStats() via probe.js.</summary>
 public sealed record InboundStats(int Index, string State, double FramesDecoded, double PacketsReceived)

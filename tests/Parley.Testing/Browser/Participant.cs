@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using Microsoft.Playwright;
+using Xunit;
 using static Microsoft.Playwright.Assertions;
 
-namespace Parley.Browser.Tests;
+namespace Parley.Testing;
 
 /// <summary>
 /// Participant is one person in a test: their own browser context and page on a room's meeting page,
@@ -106,7 +108,7 @@ public sealed class Participant : IAsyncDisposable
 
     private static string ReadProbe()
     {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Parley.Browser.Tests.probe.js")
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Parley.Testing.probe.js")
             ?? throw new InvalidOperationException("probe.js is not embedded.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();

@@ -1,13 +1,13 @@
-using Parley.Testing;
+using Microsoft.Playwright;
+using Xunit;
 
-[assembly: AssemblyFixture(typeof(Parley.Browser.Tests.Chromium))]
-
-namespace Parley.Browser.Tests;
+namespace Parley.Testing;
 
 /// <summary>
 /// Chromium is Debian's Chromium driven by Playwright, shared by all tests: one browser with fake
 /// camera and microphone, and one new context (a separate "person") per participant. Tests that need
-/// a browser without any devices launch their own with <see cref="LaunchAsync"/>.
+/// a browser without any devices launch their own with <see cref="LaunchAsync"/>. A test project
+/// makes it an assembly fixture: <c>[assembly: AssemblyFixture(typeof(Parley.Testing.Chromium))]</c>.
 /// </summary>
 public sealed class Chromium : IAsyncLifetime
 {
