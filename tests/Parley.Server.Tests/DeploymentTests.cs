@@ -15,7 +15,7 @@ public sealed partial class DeploymentTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private static readonly string[] AspNetCoreVariables = ["ASPNETCORE_URLS", "ASPNETCORE_FORWARDEDHEADERS_ENABLED"];
-    private const string Env = "PARLEY_DOMAIN=meet.example.org\nPARLEY_EXTERNAL_IP=203.0.113.10\nTURN_SECRET=compose-test-secret\n";
+    private const string Env = "PARLEY_DOMAIN=meet.example.org\nPARLEY_EXTERNAL_IP=203.0.113.10\nTURN_SECRET=compose-test-secret\nJANUS_API_SECRET=compose-janus-api-secret\nJANUS_ADMIN_KEY=compose-janus-admin-key\n";
 
     [Fact]
     public async Task The_compose_file_resolves_with_a_filled_env()
@@ -23,7 +23,7 @@ public sealed partial class DeploymentTests
         var (code, output) = await ComposeConfig(Env);
         Assert.True(code == 0, output);
         var services = Services(output);
-        Assert.Equal(["caddy", "coturn", "parley"], services.Children.Keys.Select(k => ((YamlScalarNode)k).Value).Order());
+        Assert.Equal(["caddy", "coturn", "janus", "parley"], services.Children.Keys.Select(k => ((YamlScalarNode)k).Value).Order());
         var coturn = (YamlMappingNode)services["coturn"];
         Assert.Equal("host", ((YamlScalarNode)coturn["network_mode"]).Value);
         var image = ((YamlScalarNode)coturn["image"]).Value!;

@@ -98,3 +98,77 @@ public static class MediaFlow
     private static string Describe(IEnumerable<InboundStats>? stats) =>
         stats is null ? "none" : string.Join(", ", stats.Select(s => $"#{s.Index} {s.State} frames={s.FramesDecoded} packets={s.PacketsReceived}"));
 }
+
+/// <summary>TileMedia is what one remote tile plays, from probe.js: the inbound counters of the tracks in its media element.</summary>
+public sealed record TileMedia(string Name, double FramesDecoded, double PacketsReceived, double FrameWidth);
+
+/// <summary>
+/// TileFlow checks media per remote participant, whatever carries it (a peer connection each, or
+/// one connection from the media server): the tile that shows a name decodes video and receives
+/// audio of its own tracks.
+/// </summary>
+public static class TileFlow
+{
+    private const double MinFrames = 10;
+    private const double MinPackets = 10;
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(300);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static async Task<IReadOnlyList<TileMedia>> ReadAsync(Participant p)
+    {
+        var json = await p.Page.EvaluateAsync<string>("async () => JSON.stringify(await window.__parleyProbe.tiles())");
+        return JsonSerializer.Deserialize<TileMedia[]>(json, Json) ?? [];
+    }
+
+    /// <summary>OpenConnectionsAsync is the number of the page's peer connections that are not closed.</summary>
+    public static Task<int> OpenConnectionsAsync(Participant p) => p.Page.EvaluateAsync<int>("() => window.__parleyProbe.openConnections()");
+
+    /// <summary>
+    /// WaitForAllAsync waits until the page has exactly the tiles of <paramref name="names"/>, and
+    /// the tile of each decodes video (unless in <paramref name="withoutVideo"/>) and receives audio.
+    /// </summary>
+    public static async Task WaitForAllAsync(Participant p, IReadOnlyCollection<string> names, CancellationToken cancellationToken,
+        TimeSpan? timeout = null, IReadOnlyCollection<string>? withoutVideo = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        Dictionary<string, TileMedia>? baseline = null;
+        IReadOnlyList<TileMedia> now = [];
+        while (true)
+        {
+            now = await ReadAsync(p);
+            if (now.Count == names.Count && names.All(n => now.Any(t => t.Name == n)))
+            {
+                var byName = now.ToDictionary(t => t.Name);
+                if (baseline is null)
+                {
+                    baseline = byName;
+                }
+                else if (names.All(n => Rising(baseline[n], byName[n], withoutVideo?.Contains(n) == true)))
+                {
+                    return;
+                }
+                else
+                {
+                    // Keep the baseline for the tiles that are not flowing yet, move it for the rest.
+                    foreach (var n in names.Where(n => byName[n].PacketsReceived < baseline[n].PacketsReceived))
+                    {
+                        baseline[n] = byName[n];
+                    }
+                }
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException(
+                    $"{p.Name}: not every tile of {string.Join(", ", names)} plays media. Baseline: {Describe(baseline?.Values)}; now: {Describe(now)}.");
+            }
+            await Task.Delay(Poll, cancellationToken);
+        }
+    }
+
+    private static bool Rising(TileMedia before, TileMedia after, bool audioOnly) =>
+        after.PacketsReceived >= before.PacketsReceived + MinPackets
+        && (audioOnly || after.FramesDecoded >= before.FramesDecoded + MinFrames);
+
+    private static string Describe(IEnumerable<TileMedia>? tiles) =>
+        tiles is null ? "none" : string.Join(", ", tiles.Select(t => $"{t.Name}: frames={t.FramesDecoded} packets={t.PacketsReceived} width={t.FrameWidth}"));
+}

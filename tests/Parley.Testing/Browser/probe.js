@@ -97,6 +97,45 @@
       }
       return out;
     },
+    /**
+     * tiles reads, for every remote tile, what its media element plays: the
+     * inbound counters of the very tracks in it (matched by trackIdentifier,
+     * whichever connection they arrive on), so a test can tell that Ada's
+     * tile shows Ada and is decoding, in a mesh and through the media server.
+     */
+    async tiles() {
+      const byTrack = new Map();
+      for (const pc of pcs) {
+        if (pc.connectionState === 'closed') continue;
+        const report = await pc.getStats();
+        report.forEach((s) => {
+          if (s.type === 'inbound-rtp' && s.trackIdentifier) byTrack.set(s.trackIdentifier, s);
+        });
+      }
+      return [...document.querySelectorAll('#grid .tile:not(.self)')].map((tile) => {
+        const video = tile.querySelector('video');
+        const stream = video && video.srcObject instanceof MediaStream ? video.srcObject : null;
+        let framesDecoded = 0;
+        let packetsReceived = 0;
+        let frameWidth = 0;
+        for (const track of stream ? stream.getTracks() : []) {
+          const s = byTrack.get(track.id);
+          if (!s) continue;
+          if (track.kind === 'video') {
+            framesDecoded += s.framesDecoded || 0;
+            frameWidth = Math.max(frameWidth, s.frameWidth || 0);
+          } else {
+            packetsReceived += s.packetsReceived || 0;
+          }
+        }
+        const name = tile.querySelector('.tile-name');
+        return { name: name ? name.textContent : '', framesDecoded, packetsReceived, frameWidth };
+      });
+    },
+    /** openConnections is the number of this page's RTCPeerConnections that are not closed. */
+    openConnections() {
+      return pcs.filter((pc) => pc.connectionState !== 'closed').length;
+    },
     /** collisions is the number of offer collisions this page has seen. */
     collisions() {
       return collisions;
