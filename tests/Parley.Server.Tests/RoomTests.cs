@@ -85,7 +85,7 @@ public sealed class RoomRouterTests
         await router.JoinAsync("r", a, Frames("A"), Ct);
         var refused = await router.JoinAsync("r", b, Frames("B"), Ct);
         Assert.Equal(JoinStatus.RoomFull, refused.Status);
-        Assert.Equal("This room is full (1 participants).", refused.Reason);
+        Assert.Equal("This meeting is full (1 participants). Try again when someone leaves.", refused.Reason);
         Assert.Single(aBox.Frames);
         Assert.Empty(bBox.Frames);
         Assert.Equal(1, router.ParticipantCount);
@@ -235,7 +235,7 @@ public sealed class RoomPolicyTests
         var policy = RoomRouterTests.Policy(meshCap: 6);
         Assert.Equal(JoinStatus.Joined, policy.Admit(RoomMode.Mesh, 5, true, true).Status);
         var full = policy.Admit(RoomMode.Mesh, 6, true, true);
-        Assert.Equal((JoinStatus.RoomFull, "This room is full (6 participants)."), (full.Status, full.Reason));
+        Assert.Equal((JoinStatus.RoomFull, "This meeting is full (6 participants). Try again when someone leaves."), (full.Status, full.Reason));
     }
 
     [Fact]

@@ -173,3 +173,14 @@ public sealed class SfuProtocolTests
         Assert.Contains("\"mode\":\"mesh\"", joined, StringComparison.Ordinal);
     }
 }
+
+public sealed class SdpScrubTests
+{
+    [Theory]
+    [InlineData("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=VideoRoom 1656298684392075\r\nt=0 0\r\n", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n")]
+    [InlineData("v=0\no=- 1 1 IN IP4 127.0.0.1\ns=VideoRoom 42\nt=0 0\n", "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nt=0 0\n")]
+    [InlineData("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\nt=0 0\r\n", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\nt=0 0\r\n")]
+    [InlineData("v=0\r\ns=VideoRoom 7", "v=0\r\ns=-")]
+    public void Janus_session_names_which_hold_its_room_id_are_replaced(string sdp, string scrubbed) =>
+        Assert.Equal(scrubbed, Parley.Sfu.VideoRoom.Scrub(sdp));
+}

@@ -20,12 +20,16 @@ public sealed class SfuCall : IAsyncDisposable
 
     public string Room { get; } = TestRooms.New();
 
-    public static async Task<SfuCall> StartAsync(string name, int meshMax, CancellationToken cancellationToken)
+    public static async Task<SfuCall> StartAsync(string name, int meshMax, CancellationToken cancellationToken, int meshCap = 6)
     {
         var janus = await JanusServer.StartAsync(name, cancellationToken);
         try
         {
-            var settings = new Dictionary<string, string?>(janus.ParleySettings) { ["Parley:Sfu:MeshMax"] = meshMax.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+            var settings = new Dictionary<string, string?>(janus.ParleySettings)
+            {
+                ["Parley:Sfu:MeshMax"] = meshMax.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Parley:MaxParticipants"] = meshCap.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
             var parley = await ParleyTestServer.StartAsync(settings, cancellationToken);
             var call = new SfuCall(janus, parley);
             await call.WaitForJanusAsync(cancellationToken);
@@ -55,10 +59,27 @@ public sealed class SfuCall : IAsyncDisposable
     /// <summary>JoinAsync opens the meeting page as <paramref name="name"/> and joins.</summary>
     public async Task<Participant> JoinAsync(IBrowser browser, string name)
     {
-        var p = await Participant.OpenRoomAsync(browser, Parley.BaseUri, Room, name);
+        // Small fake cameras: seven pages encode and decode on two cores.
+        var p = await Participant.OpenRoomAsync(browser, Parley.BaseUri, Room, name, Participant.SmallCamera);
         _people.Add(p);
         await p.JoinAsync();
         return p;
+    }
+
+    /// <summary>Mode is the room's mode as the page shows it (<c>data-mode</c> of the meeting).</summary>
+    public static ILocatorAssertions ExpectMode(Participant p) => Expect(p.Page.Locator("#meeting"));
+
+    /// <summary>WaitForEveryoneAsync waits until every page plays every other page's media, each over at most <paramref name="maxConnections"/> connections.</summary>
+    public static async Task WaitForEveryoneAsync(IReadOnlyList<Participant> people, CancellationToken cancellationToken, int? maxConnections = null, TimeSpan? timeout = null)
+    {
+        foreach (var p in people)
+        {
+            await TileFlow.WaitForAllAsync(p, [.. people.Where(o => o != p).Select(o => o.Name)], cancellationToken, timeout);
+            if (maxConnections is { } max)
+            {
+                Assert.InRange(await TileFlow.OpenConnectionsAsync(p), 1, max);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -97,5 +118,153 @@ public sealed class SfuCallTests(Chromium chromium)
         await TileFlow.WaitForAllAsync(grace, ["Ada"], Ct);
         Assert.Equal(2, await TileFlow.OpenConnectionsAsync(ada));
         Assert.Equal(2, await TileFlow.OpenConnectionsAsync(grace));
+    }
+
+    [Fact]
+    public async Task The_fifth_join_moves_the_room_to_the_media_server_and_a_seven_party_call_plays_everyone_on_every_page()
+    {
+        await using var call = await SfuCall.StartAsync("sfu-seven", meshMax: 4, Ct);
+        var people = new List<Participant>();
+        foreach (var name in new[] { "Ada", "Grace", "Alan", "Edsger" })
+        {
+            people.Add(await call.JoinAsync(_browser, name));
+        }
+        foreach (var p in people)
+        {
+            await SfuCall.ExpectMode(p).ToHaveAttributeAsync("data-mode", "mesh");
+        }
+        await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 3);
+
+        people.Add(await call.JoinAsync(_browser, "Barbara"));
+        foreach (var p in people)
+        {
+            await SfuCall.ExpectMode(p).ToHaveAttributeAsync("data-mode", "sfu");
+        }
+        await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 2);
+
+        people.Add(await call.JoinAsync(_browser, "Donald"));
+        people.Add(await call.JoinAsync(_browser, "Frances"));
+        // Seven: each page decodes the video and receives the audio of all six others, over two
+        // connections (publish and subscribe), where a mesh would need six.
+        await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 2, timeout: TimeSpan.FromSeconds(60));
+
+        // Janus dies: seven is too many for a mesh, so every page says so and waits...
+        await call.Janus.KillAsync(Ct);
+        foreach (var p in people)
+        {
+            await Expect(p.Page.Locator("#media-status")).ToContainTextAsync("media server is unavailable", new() { Timeout = 15_000 });
+            await SfuCall.ExpectMode(p).ToHaveAttributeAsync("data-mode", "sfu");
+        }
+        // ...and when it is back, Parley reconnects, rebuilds the room and everyone publishes again.
+        await call.Janus.StartAgainAsync(Ct);
+        foreach (var p in people)
+        {
+            await Expect(p.Page.Locator("#media-status")).ToBeHiddenAsync(new() { Timeout = 30_000 });
+        }
+        await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 2, timeout: TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
+    public async Task When_Janus_dies_a_room_small_enough_for_a_mesh_goes_on_peer_to_peer_with_media()
+    {
+        await using var call = await SfuCall.StartAsync("sfu-fallback", meshMax: 2, Ct);
+        var ada = await call.JoinAsync(_browser, "Ada");
+        var grace = await call.JoinAsync(_browser, "Grace");
+        var alan = await call.JoinAsync(_browser, "Alan");
+        Participant[] people = [ada, grace, alan];
+        await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 2);
+
+        await call.Janus.KillAsync(Ct);
+
+        foreach (var p in people)
+        {
+            await SfuCall.ExpectMode(p).ToHaveAttributeAsync("data-mode", "mesh", new() { Timeout = 15_000 });
+            await Expect(p.Page.Locator("#toast")).ToContainTextAsync("continues peer to peer");
+        }
+        // A mesh of three: two connections per page, every tile playing again.
+        await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 2);
+        // While Janus is down the room may not grow past MeshMax (it would need the media server).
+        await using var dora = await Participant.OpenRoomAsync(_browser, call.Parley.BaseUri, call.Room, "Dora", Participant.SmallCamera);
+        await dora.ClickJoinAsync();
+        await Expect(dora.Page.Locator("#join-error")).ToContainTextAsync("media server");
+    }
+
+    [Fact]
+    public async Task A_leave_removes_the_tile_within_two_seconds_and_the_others_keep_their_media()
+    {
+        await using var call = await SfuCall.StartAsync("sfu-leave", meshMax: 1, Ct);
+        var ada = await call.JoinAsync(_browser, "Ada");
+        var grace = await call.JoinAsync(_browser, "Grace");
+        var alan = await call.JoinAsync(_browser, "Alan");
+        await SfuCall.WaitForEveryoneAsync([ada, grace, alan], Ct, maxConnections: 2);
+
+        await grace.Button("Leave meeting").ClickAsync();
+
+        await Expect(ada.TileOf("Grace")).ToHaveCountAsync(0, new() { Timeout = 2_000 });
+        await Expect(alan.TileOf("Grace")).ToHaveCountAsync(0, new() { Timeout = 2_000 });
+        await TileFlow.WaitForAllAsync(ada, ["Alan"], Ct);
+        await TileFlow.WaitForAllAsync(alan, ["Ada"], Ct);
+    }
+
+    [Fact]
+    public async Task Camera_off_and_mute_show_on_the_others_and_need_no_renegotiation()
+    {
+        await using var call = await SfuCall.StartAsync("sfu-camera", meshMax: 1, Ct);
+        var ada = await call.JoinAsync(_browser, "Ada");
+        var grace = await call.JoinAsync(_browser, "Grace");
+        await TileFlow.WaitForAllAsync(ada, ["Grace"], Ct);
+        var tile = ada.TileOf("Grace");
+        var offers = call.Parley.Logs.Lines.Count;
+
+        await grace.Button("Camera").ClickAsync();
+        await Expect(tile).ToHaveAttributeAsync("data-video", "off");
+        await Expect(tile.GetByRole(AriaRole.Img, new() { Name = "camera off" })).ToBeVisibleAsync();
+        await WaitForVideoStalledAsync(ada, "Grace");
+        await grace.Button("Microphone").ClickAsync();
+        await Expect(tile).ToHaveAttributeAsync("data-audio", "off");
+
+        await grace.Button("Camera").ClickAsync();
+        await grace.Button("Microphone").ClickAsync();
+        await Expect(tile).ToHaveAttributeAsync("data-video", "on");
+        await Expect(tile).ToHaveAttributeAsync("data-audio", "on");
+        await TileFlow.WaitForAllAsync(ada, ["Grace"], Ct);
+        Assert.Equal(2, await TileFlow.OpenConnectionsAsync(grace));
+    }
+
+    [Fact]
+    public async Task A_participant_without_camera_or_microphone_receives_everyone_and_is_seen_as_present()
+    {
+        await using var call = await SfuCall.StartAsync("sfu-receive-only", meshMax: 1, Ct);
+        await using var bare = await chromium.LaunchAsync(fakeDevices: false);
+        var ada = await call.JoinAsync(_browser, "Ada");
+        var grace = await call.JoinAsync(_browser, "Grace");
+        var watcher = await call.JoinAsync(bare, "Watcher");
+
+        await TileFlow.WaitForAllAsync(watcher, ["Ada", "Grace"], Ct);
+        // Nothing to publish: only the subscribe connection.
+        Assert.Equal(1, await TileFlow.OpenConnectionsAsync(watcher));
+        await Expect(ada.TileOf("Watcher")).ToBeVisibleAsync();
+        await Expect(ada.TileOf("Watcher")).ToHaveAttributeAsync("data-video", "off");
+        await TileFlow.WaitForAllAsync(ada, ["Grace", "Watcher"], Ct, silent: ["Watcher"]);
+    }
+
+    private static async Task WaitForVideoStalledAsync(Participant p, string name)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var before = (await TileFlow.ReadAsync(p)).Single(t => t.Name == name);
+        while (true)
+        {
+            await Task.Delay(1000, Ct);
+            var after = (await TileFlow.ReadAsync(p)).Single(t => t.Name == name);
+            if (after.FramesDecoded == before.FramesDecoded && after.PacketsReceived > before.PacketsReceived)
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{p.Name}: {name}'s video did not stop while the audio went on: {before} then {after}.");
+            }
+            before = after;
+        }
     }
 }

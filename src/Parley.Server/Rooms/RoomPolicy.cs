@@ -36,7 +36,7 @@ public sealed class RoomPolicy(IOptions<SignalingOptions> signaling, IOptions<Sf
         {
             if (count >= _sfuCap)
             {
-                return JoinDecision.Refuse(JoinStatus.RoomFull, $"This room is full ({_sfuCap} participants).");
+                return JoinDecision.Refuse(JoinStatus.RoomFull, $"This meeting is full ({_sfuCap} participants). Try again when someone leaves.");
             }
             return joinerSupportsSfu
                 ? JoinDecision.Admit(RoomMode.Sfu, switched: false)
@@ -49,7 +49,7 @@ public sealed class RoomPolicy(IOptions<SignalingOptions> signaling, IOptions<Sf
         }
         if (!mediaServer.IsConfigured)
         {
-            return JoinDecision.Refuse(JoinStatus.RoomFull, $"This room is full ({_meshCap} participants).");
+            return JoinDecision.Refuse(JoinStatus.RoomFull, $"This meeting is full ({_meshCap} participants). Try again when someone leaves.");
         }
         if (!mediaServer.IsUp)
         {

@@ -445,7 +445,7 @@ internal sealed class SfuRoom
         }
         member.AwaitingAnswer = true;
         member.OfferPending = false;
-        await _runtime.Signals.OfferAsync(Id, member.Id, sdp, streams, fresh, CancellationToken.None);
+        await _runtime.Signals.OfferAsync(Id, member.Id, VideoRoom.Scrub(sdp), streams, fresh, CancellationToken.None);
     }
 
     private async Task EndSubscriberAsync(Member member, string reason)

@@ -202,7 +202,24 @@ internal static class VideoRoom
         return array;
     }
 
+    /// <summary>
+    /// Scrub removes what Janus writes of itself into an SDP it makes: its session name line is
+    /// <c>s=VideoRoom &lt;room id&gt;</c>, and a room id must never reach a client.
+    /// </summary>
+    public static string Scrub(string sdp)
+    {
+        var start = sdp.StartsWith("s=", StringComparison.Ordinal) ? 0 : sdp.IndexOf("\ns=", StringComparison.Ordinal) + 1;
+        if (start <= 0 && !sdp.StartsWith("s=", StringComparison.Ordinal))
+        {
+            return sdp;
+        }
+        var end = sdp.IndexOf('\n', start);
+        end = end < 0 ? sdp.Length : end;
+        var eol = end > start && sdp[end - 1] == '\r' ? end - 1 : end;
+        return string.Concat(sdp.AsSpan(0, start), "s=-", sdp.AsSpan(eol));
+    }
+
     /// <summary>Answer reads the SDP answer a publish returned; a reply without one is a failure of the media server.</summary>
     public static string AnswerOf(JanusReply reply) =>
-        reply.Jsep is { Type: "answer", Sdp: var sdp } ? sdp : throw new JanusException(0, "no SDP answer in the reply", "message:publish");
+        reply.Jsep is { Type: "answer", Sdp: var sdp } ? Scrub(sdp) : throw new JanusException(0, "no SDP answer in the reply", "message:publish");
 }

@@ -125,10 +125,11 @@ public static class TileFlow
 
     /// <summary>
     /// WaitForAllAsync waits until the page has exactly the tiles of <paramref name="names"/>, and
-    /// the tile of each decodes video (unless in <paramref name="withoutVideo"/>) and receives audio.
+    /// the tile of each decodes video (unless in <paramref name="withoutVideo"/>) and receives audio
+    /// (unless in <paramref name="silent"/>: a participant who sends nothing at all).
     /// </summary>
     public static async Task WaitForAllAsync(Participant p, IReadOnlyCollection<string> names, CancellationToken cancellationToken,
-        TimeSpan? timeout = null, IReadOnlyCollection<string>? withoutVideo = null)
+        TimeSpan? timeout = null, IReadOnlyCollection<string>? withoutVideo = null, IReadOnlyCollection<string>? silent = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         Dictionary<string, TileMedia>? baseline = null;
@@ -143,7 +144,7 @@ public static class TileFlow
                 {
                     baseline = byName;
                 }
-                else if (names.All(n => Rising(baseline[n], byName[n], withoutVideo?.Contains(n) == true)))
+                else if (names.All(n => silent?.Contains(n) == true || Rising(baseline[n], byName[n], withoutVideo?.Contains(n) == true)))
                 {
                     return;
                 }

@@ -49,6 +49,19 @@ public sealed class Participant : IAsyncDisposable
     /// <summary>RemoteTiles are the tiles of the other participants.</summary>
     public ILocator RemoteTiles => Page.Locator("#grid .tile:not(.self)");
 
+    /// <summary>
+    /// SmallCamera, as an init script, asks the fake camera for 320x180 at 15 fps whatever the app
+    /// asks: many pages on two cores then encode and decode a call without starving each other.
+    /// </summary>
+    public const string SmallCamera = """
+        (() => {
+          const md = navigator.mediaDevices;
+          if (!md || !md.getUserMedia) return;
+          const original = md.getUserMedia.bind(md);
+          md.getUserMedia = (c) => original(c && c.video ? { ...c, video: { ...(c.video === true ? {} : c.video), width: 320, height: 180, frameRate: 15 } } : c);
+        })();
+        """;
+
     /// <summary>BreakIce, as an init script, makes the page's connectivity checks go nowhere (see probe.js).</summary>
     public const string BreakIce = "window.__parleyProbeBreakIce = true;";
 

@@ -28,7 +28,10 @@ export function joinErrorText(err) {
   if (err instanceof SignalingError) {
     switch (err.code) {
       case 'room-full':
-        return 'This meeting is full. Try again when someone leaves.';
+        // The server says which limit: the room's size, or the media server that larger meetings need.
+        return err.message || 'This meeting is full. Try again when someone leaves.';
+      case 'sfu-required':
+        return 'This page is out of date for this meeting. Reload it and try again.';
       case 'unsupported-version':
         return 'This page is out of date. Reload it and try again.';
       case 'rate-limited':
