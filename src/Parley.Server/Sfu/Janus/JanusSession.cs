@@ -11,8 +11,9 @@ namespace Parley.Sfu.Janus;
 /// <summary>
 /// JanusSession is one WebSocket connection to Janus (subprotocol <c>janus-protocol</c>) carrying one
 /// Janus session. It has one reader, which assembles messages, answers pending transactions and routes
-/// the rest to handles by <c>sender</c>; one writer, which sends queued frames one at a time with a
-/// deadline; and a keepalive loop. Every request has a fresh transaction and a strict timeout; an
+/// the rest to handles by <c>sender</c>; one writer, which sends queued frames one at a time (a
+/// request that times out before the writer even took it means the socket is stuck, and ends the
+/// session); and a keepalive loop. Every request has a fresh transaction and a strict timeout; an
 /// answer that comes after its request finished is dropped (an <c>event</c> goes to its handle).
 /// When the session ends, for whatever reason, every pending request fails with
 /// <see cref="JanusUnavailableException"/>, handles see no more events and <see cref="Closed"/>
@@ -48,11 +49,10 @@ internal sealed class JanusSession : IAsyncDisposable
     private readonly IJanusObserver? _observer;
     private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, JanusHandle> _handles = new();
-    private readonly Channel<ReadOnlyMemory<byte>> _outbox = Channel.CreateBounded<ReadOnlyMemory<byte>>(
+    private readonly Channel<Outgoing> _outbox = Channel.CreateBounded<Outgoing>(
         new BoundedChannelOptions(OutboxLimit) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
-    private readonly CancellationTokenSource _writeDeadline;
     private Task _receiving = Task.CompletedTask;
     private Task _writing = Task.CompletedTask;
     private Task _keepingAlive = Task.CompletedTask;
@@ -68,7 +68,6 @@ internal sealed class JanusSession : IAsyncDisposable
         _time = time;
         _logger = logger;
         _observer = observer;
-        _writeDeadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
     }
 
     /// <summary>Id is the Janus session id (below 2^53).</summary>
@@ -179,7 +178,6 @@ internal sealed class JanusSession : IAsyncDisposable
         Close("disposed");
         await Task.WhenAll(_receiving, _writing, _keepingAlive);
         _socket.Dispose();
-        _writeDeadline.Dispose();
         _stop.Dispose();
     }
 
@@ -218,7 +216,7 @@ internal sealed class JanusSession : IAsyncDisposable
                 throw NotSent(request);
             }
             var frame = Frame(request, transaction, handleId, fields);
-            if (!_outbox.Writer.TryWrite(frame))
+            if (!_outbox.Writer.TryWrite(new Outgoing(frame, pending)))
             {
                 if (IsOpen)
                 {
@@ -238,6 +236,11 @@ internal sealed class JanusSession : IAsyncDisposable
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
             JanusLog.RequestTimedOut(_logger, request, timeout);
+            if (!pending.Written)
+            {
+                // The request never left the outbox: the writer is stuck on a socket Janus does not read.
+                Close($"Janus is not reading ({request} waited {timeout.TotalSeconds:0.###} s to be sent)");
+            }
             Report(request, started, 408);
             throw new TimeoutException($"Janus did not answer {request} within {timeout.TotalSeconds:0.###} s.");
         }
@@ -396,24 +399,16 @@ internal sealed class JanusSession : IAsyncDisposable
         {
             while (await reader.WaitToReadAsync(_stop.Token))
             {
-                while (reader.TryRead(out var frame))
+                while (reader.TryRead(out var item))
                 {
-                    _writeDeadline.CancelAfter(_options.RequestTimeout);
-                    await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _writeDeadline.Token);
-                    if (!_writeDeadline.TryReset())
-                    {
-                        throw new OperationCanceledException();
-                    }
+                    item.Pending.Written = true;
+                    await _socket.SendAsync(item.Frame, WebSocketMessageType.Text, endOfMessage: true, _stop.Token);
                 }
             }
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-            // The session is ending.
-        }
         catch (OperationCanceledException)
         {
-            Close("a write to Janus timed out");
+            // The session is ending.
         }
         catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
         {
@@ -618,6 +613,11 @@ internal sealed class JanusSession : IAsyncDisposable
         {
             return;
         }
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // Janus's answer to our close frame, or the aborted read, is not the reason: we are.
+            reason = "disposed";
+        }
         Volatile.Write(ref _reason, reason);
         _outbox.Writer.TryComplete();
         foreach (var (transaction, pending) in _pending)
@@ -633,7 +633,9 @@ internal sealed class JanusSession : IAsyncDisposable
         }
         _handles.Clear();
         _stop.Cancel();
-        _writeDeadline.Cancel();
+        // Abort ends the socket however the session ended; a reader that stopped by itself
+        // (a message too big) would otherwise leave it open until DisposeAsync.
+        _socket.Abort();
         JanusLog.Ended(_logger, Id, reason);
         _closed.TrySetResult(reason);
     }
@@ -699,6 +701,8 @@ internal sealed class JanusSession : IAsyncDisposable
 
     private sealed class Pending(string request, Answer answer, Action<JsonElement>? onSuccess)
     {
+        private bool _written;
+
         public string Request { get; } = request;
 
         public Answer Answer { get; } = answer;
@@ -707,5 +711,14 @@ internal sealed class JanusSession : IAsyncDisposable
         public Action<JsonElement>? OnSuccess { get; } = onSuccess;
 
         public TaskCompletionSource<JsonElement> Source { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Written is set by the writer as it hands the frame to the socket.
+        public bool Written
+        {
+            get => Volatile.Read(ref _written);
+            set => Volatile.Write(ref _written, value);
+        }
     }
+
+    private readonly record struct Outgoing(ReadOnlyMemory<byte> Frame, Pending Pending);
 }
