@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Parley.Sfu.Janus;
@@ -219,5 +220,20 @@ public sealed class JanusGatewayTests : JanusTestKit
         {
             await gateway.StopAsync(Ct);
         }
+    }
+
+    [Fact]
+    public void DI_builds_the_gateway_without_an_observer()
+    {
+        using var services = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton(Options())
+            .AddSingleton<TimeProvider>(_time)
+            .AddSingleton<JanusGateway>()
+            .BuildServiceProvider();
+
+        using var gateway = services.GetRequiredService<JanusGateway>();
+
+        Assert.False(gateway.IsUp);
     }
 }
