@@ -54,10 +54,14 @@ public sealed class FakeJanus : IAsyncDisposable
     /// <summary>Attempts counts the handshakes tried, refused ones included.</summary>
     public int Attempts => Volatile.Read(ref _attempts);
 
-    public static async Task<FakeJanus> StartAsync(CancellationToken cancellationToken)
+    public static Task<FakeJanus> StartAsync(CancellationToken cancellationToken) => StartAsync(unixSocket: null, cancellationToken);
+
+    /// <summary>StartAsync with a unixSocket path listens on that socket file (like Janus's ws_unix)
+    /// instead of a TCP port; Url is then <c>unix://localhost/that/path</c>.</summary>
+    public static async Task<FakeJanus> StartAsync(string? unixSocket, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(unixSocket is null ? "http://127.0.0.1:0" : $"http://unix:{unixSocket}");
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var fake = new FakeJanus(app);
@@ -65,7 +69,9 @@ public sealed class FakeJanus : IAsyncDisposable
         app.Run(fake.ServeAsync);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        fake.Url = new Uri(address.Replace("http://", "ws://", StringComparison.Ordinal).TrimEnd('/') + "/");
+        fake.Url = unixSocket is null
+            ? new Uri(address.Replace("http://", "ws://", StringComparison.Ordinal).TrimEnd('/') + "/")
+            : new Uri("unix://localhost" + unixSocket);
         return fake;
     }
 

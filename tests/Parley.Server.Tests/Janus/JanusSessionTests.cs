@@ -59,6 +59,39 @@ public sealed class JanusSessionTests : JanusTestKit
     }
 
     [Fact]
+    public async Task A_unix_url_reaches_Janus_through_its_socket_file()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"parley-janus-{Guid.NewGuid():N}.sock");
+        await using var fake = await FakeJanus.StartAsync(path, Ct);
+        try
+        {
+            Assert.Equal(new Uri("unix://localhost" + path), fake.Url);
+            await using var session = await Within(JanusSession.ConnectAsync(
+                new JanusClientOptions { Url = fake.Url }, TimeProvider.System, Logs.CreateLogger("Janus"), null, Ct));
+
+            var handle = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
+
+            var connection = await fake.NextConnectionAsync(Ct);
+            Assert.Equal(["info", "create", "attach"], connection.Requests.Select(r => (string?)r["janus"]));
+            Assert.Equal(connection.SessionId, session.Id);
+            Assert.NotEqual(0, handle.Id);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task A_url_that_is_not_a_WebSocket_or_unix_socket_is_refused_at_once()
+    {
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => JanusSession.ConnectAsync(
+            new JanusClientOptions { Url = new Uri("http://127.0.0.1:8088/janus") }, TimeProvider.System, Logs.CreateLogger("Janus"), null, Ct));
+
+        Assert.Contains("ws:// or wss://", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task No_api_secret_is_sent_when_none_is_set()
     {
         var options = Options();

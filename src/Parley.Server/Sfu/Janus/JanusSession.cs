@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -43,6 +44,7 @@ internal sealed class JanusSession : IAsyncDisposable
     };
 
     private readonly ClientWebSocket _socket;
+    private readonly HttpMessageInvoker? _invoker;
     private readonly JanusClientOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -61,9 +63,11 @@ internal sealed class JanusSession : IAsyncDisposable
     private int _disposed;
     private string? _reason;
 
-    private JanusSession(ClientWebSocket socket, JanusClientOptions options, TimeProvider time, ILogger logger, IJanusObserver? observer)
+    private JanusSession(
+        ClientWebSocket socket, HttpMessageInvoker? invoker, JanusClientOptions options, TimeProvider time, ILogger logger, IJanusObserver? observer)
     {
         _socket = socket;
+        _invoker = invoker;
         _options = options;
         _time = time;
         _logger = logger;
@@ -99,8 +103,8 @@ internal sealed class JanusSession : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         options.Validate();
-        var socket = await OpenSocketAsync(options, time, cancellationToken);
-        var session = new JanusSession(socket, options, time, logger, observer);
+        var (socket, invoker) = await OpenSocketAsync(options, time, cancellationToken);
+        var session = new JanusSession(socket, invoker, options, time, logger, observer);
         try
         {
             session.Start();
@@ -178,6 +182,7 @@ internal sealed class JanusSession : IAsyncDisposable
         Close("disposed");
         await Task.WhenAll(_receiving, _writing, _keepingAlive);
         _socket.Dispose();
+        _invoker?.Dispose();
         _stop.Dispose();
     }
 
@@ -306,42 +311,75 @@ internal sealed class JanusSession : IAsyncDisposable
         }
     }
 
-    private static async Task<ClientWebSocket> OpenSocketAsync(JanusClientOptions options, TimeProvider time, CancellationToken cancellationToken)
+    // OpenSocketAsync reaches a unix:// Url through its socket file: the HTTP upgrade then goes to
+    // ws://localhost/ over that connection (Janus's ws_unix).
+    private static async Task<(ClientWebSocket Socket, HttpMessageInvoker? Invoker)> OpenSocketAsync(
+        JanusClientOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol(SubProtocol);
         socket.Options.KeepAliveInterval = SocketPingInterval;
         socket.Options.KeepAliveTimeout = SocketPingInterval;
+        var invoker = options.Url.Scheme == "unix" ? UnixSocketInvoker(Uri.UnescapeDataString(options.Url.AbsolutePath)) : null;
         using var deadline = new CancellationTokenSource(options.ConnectTimeout, time);
         using var onCancel = cancellationToken.UnsafeRegister(static d => ((CancellationTokenSource)d!).Cancel(), deadline);
         try
         {
-            await socket.ConnectAsync(options.Url, deadline.Token);
+            if (invoker is null)
+            {
+                await socket.ConnectAsync(options.Url, deadline.Token);
+            }
+            else
+            {
+                await socket.ConnectAsync(new Uri("ws://localhost/"), invoker, deadline.Token);
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
+            invoker?.Dispose();
             throw new TimeoutException($"Connecting to Janus at {options.Url} took longer than {options.ConnectTimeout.TotalSeconds:0.###} s.");
         }
-        catch (Exception e) when (e is WebSocketException or HttpRequestException or IOException)
+        catch (Exception e) when (e is WebSocketException or HttpRequestException or IOException or SocketException)
         {
             socket.Dispose();
+            invoker?.Dispose();
             throw new JanusUnavailableException($"Could not connect to Janus at {options.Url}: {e.Message}", e);
         }
         catch
         {
             socket.Dispose();
+            invoker?.Dispose();
             throw;
         }
         if (socket.SubProtocol != SubProtocol)
         {
             socket.Abort();
             socket.Dispose();
+            invoker?.Dispose();
             throw new InvalidOperationException(
                 $"The WebSocket server at {options.Url} did not accept the '{SubProtocol}' subprotocol; is it Janus's WebSocket API (not its Admin API)?");
         }
-        return socket;
+        return (socket, invoker);
     }
+
+    private static HttpMessageInvoker UnixSocketInvoker(string path) => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (_, cancellationToken) =>
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    });
 
     private static void CheckServer(Uri url, JsonElement info)
     {
