@@ -304,6 +304,7 @@ public sealed class FakeJanusConnection
         }
     }
 
-    private string PluginMessage(string janus, long handle, string? transaction, string data, string? jsep) =>
+    /// <summary>PluginMessage is the text of a plugin "event" or "success" from a handle.</summary>
+    public string PluginMessage(string janus, long handle, string? transaction, string data, string? jsep) =>
         $$"""{"janus":"{{janus}}","session_id":{{SessionId}},"sender":{{handle}}{{(transaction is null ? "" : $",\"transaction\":\"{transaction}\"")}},"plugindata":{"plugin":"janus.plugin.videoroom","data":{{data}} }{{(jsep is null ? "" : ",\"jsep\":" + jsep)}}}""";
 }

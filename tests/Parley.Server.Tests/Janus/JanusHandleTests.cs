@@ -8,13 +8,6 @@ public sealed class JanusHandleTests : JanusTestKit
 {
     private const string Joined = """{"videoroom":"joined","room":4242,"id":1001,"private_id":3822119,"publishers":[]}""";
 
-    private async Task<(JanusSession Session, FakeJanusConnection Connection, JanusHandle Handle)> AttachAsync()
-    {
-        var (session, connection) = await ConnectAsync();
-        var handle = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
-        return (session, connection, handle);
-    }
-
     [Fact]
     public async Task An_ack_then_the_event_completes_MessageAsync_with_the_events_data_and_jsep()
     {
@@ -44,8 +37,7 @@ public sealed class JanusHandleTests : JanusTestKit
         };
         var (session, _, handle) = await AttachAsync();
         await using var _ = session;
-        var events = new EventRecorder();
-        handle.OnEvent = events.Handler;
+        var events = EventRecorder.Listen(handle);
 
         var reply = await Within(handle.MessageAsync(Body("""{"request":"configure"}"""), new Jsep("offer", "v=0 offer"), Ct));
         await Within(handle.HangupAsync(Ct));
@@ -124,12 +116,10 @@ public sealed class JanusHandleTests : JanusTestKit
     {
         var (session, connection) = await ConnectAsync();
         await using var _ = session;
-        var first = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
-        var second = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
-        var firstEvents = new EventRecorder();
-        var secondEvents = new EventRecorder();
-        first.OnEvent = firstEvents.Handler;
-        second.OnEvent = secondEvents.Handler;
+        var first = await Attach(session);
+        var second = await Attach(session);
+        var firstEvents = EventRecorder.Listen(first);
+        var secondEvents = EventRecorder.Listen(second);
 
         await connection.UnsolicitedAsync(first.Id, """{"videoroom":"updated","room":4242,"streams":[]}""", FakeJanusConnection.Offer("v=0 update"));
         await connection.CoreEventAsync("webrtcup", second.Id);
@@ -182,8 +172,7 @@ public sealed class JanusHandleTests : JanusTestKit
         await connection.CoreEventAsync("media", handle.Id, """ "mid":"0","type":"audio","receiving":true""");
         await connection.UnsolicitedAsync(handle.Id, """{"videoroom":"event","publishers":[]}""");
         await Within(handle.HangupAsync(Ct));
-        var events = new EventRecorder();
-        handle.OnEvent = events.Handler;
+        var events = EventRecorder.Listen(handle);
 
         Assert.Equal(3, events.Count);
         Assert.Equal(JanusEventKind.WebrtcUp, (await events.NextAsync(Ct)).Kind);
@@ -204,8 +193,7 @@ public sealed class JanusHandleTests : JanusTestKit
             await connection.CoreEventAsync("media", handle.Id, $$""" "mid":"{{i}}","type":"video","receiving":true""");
         }
         await Within(handle.HangupAsync(Ct));
-        var events = new EventRecorder();
-        handle.OnEvent = events.Handler;
+        var events = EventRecorder.Listen(handle);
 
         Assert.Equal(256, events.Count);
         Assert.Equal("0", (await events.NextAsync(Ct)).Message.GetProperty("mid").GetString());
@@ -217,11 +205,9 @@ public sealed class JanusHandleTests : JanusTestKit
     {
         var (session, connection, handle) = await AttachAsync();
         await using var _ = session;
-        var events = new EventRecorder();
-        handle.OnEvent = events.Handler;
+        var events = EventRecorder.Listen(handle);
 
-        await connection.SendAsync(
-            $$"""{"janus":"event","session_id":{{connection.SessionId}},"sender":{{handle.Id}},"transaction":"not-ours","plugindata":{"plugin":"janus.plugin.videoroom","data":{"videoroom":"updated"} },"jsep":{{FakeJanusConnection.Offer("v=0 x")}} }""");
+        await connection.SendAsync(connection.PluginMessage("event", handle.Id, "not-ours", """{"videoroom":"updated"}""", FakeJanusConnection.Offer("v=0 x")));
 
         var e = await events.NextAsync(Ct);
         Assert.Equal(JanusEventKind.Plugin, e.Kind);
@@ -237,8 +223,7 @@ public sealed class JanusHandleTests : JanusTestKit
             : connection.AnswerAsync(request);
         var (session, connection, handle) = await AttachAsync();
         await using var _ = session;
-        var events = new EventRecorder();
-        handle.OnEvent = events.Handler;
+        var events = EventRecorder.Listen(handle);
 
         await Within(handle.DetachAsync(Ct));
         await connection.CoreEventAsync("detached", handle.Id);
@@ -294,8 +279,7 @@ public sealed class JanusHandleTests : JanusTestKit
 
         connection.Drop();
         await Within(session.Closed);
-        var events = new EventRecorder();
-        handle.OnEvent = events.Handler;
+        var events = EventRecorder.Listen(handle);
 
         Assert.Equal(0, events.Count);
     }

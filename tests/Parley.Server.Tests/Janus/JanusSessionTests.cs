@@ -69,7 +69,7 @@ public sealed class JanusSessionTests : JanusTestKit
             await using var session = await Within(JanusSession.ConnectAsync(
                 new JanusClientOptions { Url = fake.Url }, TimeProvider.System, Logs.CreateLogger("Janus"), null, Ct));
 
-            var handle = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
+            var handle = await Attach(session);
 
             var connection = await fake.NextConnectionAsync(Ct);
             Assert.Equal(["info", "create", "attach"], connection.Requests.Select(r => (string?)r["janus"]));
@@ -110,7 +110,7 @@ public sealed class JanusSessionTests : JanusTestKit
 
         time.Advance(TimeSpan.FromSeconds(24));
         // A request after 24 s passes through the same reader and writer as a keepalive would.
-        await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
+        await Attach(session);
         Assert.DoesNotContain(connection.Requests, r => (string?)r["janus"] == "keepalive");
 
         time.Advance(TimeSpan.FromSeconds(1));
@@ -189,11 +189,9 @@ public sealed class JanusSessionTests : JanusTestKit
         Fake.OnMessage = (request, connection) => (string?)request["body"]!["request"] == "join"
             ? Task.FromResult(unanswered.TrySetResult(request))
             : connection.PluginSuccessAsync(request, """{"videoroom":"success","exists":true}""");
-        var (session, connection) = await ConnectAsync(time);
+        var (session, connection, handle) = await AttachAsync(time);
         await using var _ = session;
-        var handle = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
-        var events = new EventRecorder();
-        handle.OnEvent = events.Handler;
+        var events = EventRecorder.Listen(handle);
 
         var join = handle.MessageAsync(Body("""{"request":"join","ptype":"publisher","room":4242}"""), null, Ct);
         var request = await Within(unanswered.Task);
@@ -219,9 +217,8 @@ public sealed class JanusSessionTests : JanusTestKit
     [Fact]
     public async Task A_dropped_socket_fails_every_pending_request_and_completes_Closed()
     {
-        var (session, connection) = await ConnectAsync();
+        var (session, connection, handle) = await AttachAsync();
         await using var _ = session;
-        var handle = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
         Fake.Handler = (_, _) => Task.CompletedTask;
 
         var pending = new[]
@@ -248,9 +245,8 @@ public sealed class JanusSessionTests : JanusTestKit
     [Fact]
     public async Task A_timeout_from_Janus_ends_the_session()
     {
-        var (session, connection) = await ConnectAsync();
+        var (session, connection, handle) = await AttachAsync();
         await using var _ = session;
-        var handle = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
         var join = handle.MessageAsync(Body("""{"request":"join"}"""), null, Ct);
         await connection.TakeAsync("message", Ct);
 
@@ -294,16 +290,13 @@ public sealed class JanusSessionTests : JanusTestKit
     [Fact]
     public async Task A_message_in_many_frames_is_assembled()
     {
-        var (session, connection) = await ConnectAsync();
+        var (session, connection, handle) = await AttachAsync();
         await using var _ = session;
-        var handle = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
-        var events = new EventRecorder();
-        handle.OnEvent = events.Handler;
+        var events = EventRecorder.Listen(handle);
         var sdp = "v=0 " + new string('a', 40_000);
 
         await connection.SendFragmentedAsync(
-            $$"""{"janus":"event","session_id":{{connection.SessionId}},"sender":{{handle.Id}},"plugindata":{"plugin":"janus.plugin.videoroom","data":{"videoroom":"updated"} },"jsep":{{FakeJanusConnection.Offer(sdp)}} }""",
-            parts: 7);
+            connection.PluginMessage("event", handle.Id, transaction: null, """{"videoroom":"updated"}""", FakeJanusConnection.Offer(sdp)), parts: 7);
 
         var e = await events.NextAsync(Ct);
         Assert.Equal(sdp, e.Jsep!.Sdp);
@@ -324,11 +317,9 @@ public sealed class JanusSessionTests : JanusTestKit
     [Fact]
     public async Task Late_unknown_and_malformed_messages_are_ignored_and_the_session_stays_usable()
     {
-        var (session, connection) = await ConnectAsync();
+        var (session, connection, handle) = await AttachAsync();
         await using var _ = session;
-        var handle = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
-        var events = new EventRecorder();
-        handle.OnEvent = events.Handler;
+        var events = EventRecorder.Listen(handle);
         var s = connection.SessionId;
 
         await connection.SendAsync($$"""{"janus":"ack","session_id":{{s}},"transaction":"nope"}""");
@@ -353,7 +344,7 @@ public sealed class JanusSessionTests : JanusTestKit
     public async Task Dispose_destroys_the_session_closes_the_socket_and_fails_pending_requests()
     {
         var (session, connection) = await ConnectAsync();
-        var handle = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
+        var handle = await Attach(session);
         var join = handle.MessageAsync(Body("""{"request":"join"}"""), null, Ct);
         await connection.TakeAsync("message", Ct);
 
@@ -369,9 +360,8 @@ public sealed class JanusSessionTests : JanusTestKit
     [Fact]
     public async Task Cancelling_a_request_throws_OperationCanceledException_and_reports_nothing()
     {
-        var (session, connection) = await ConnectAsync();
+        var (session, connection, handle) = await AttachAsync();
         await using var _ = session;
-        var handle = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
 
         var join = handle.MessageAsync(Body("""{"request":"join"}"""), null, cancel.Token);
@@ -400,7 +390,7 @@ public sealed class JanusSessionTests : JanusTestKit
             }
         };
         var (session, connection) = await ConnectAsync(time);
-        var handle = await Within(session.AttachAsync("janus.plugin.videoroom", null, Ct));
+        var handle = await Attach(session);
         await Within(handle.MessageAsync(Body("""{"request":"publish"}"""), new Jsep("offer", "v=0 SDP-OFFER-BODY"), Ct));
         await Assert.ThrowsAsync<JanusException>(() => Within(handle.MessageAsync(Body("""{"request":"configure"}"""), new Jsep("offer", "v=0 SDP-BAD-BODY"), Ct)));
         await Within(handle.TrickleAsync(Body("""{"candidate":"candidate:CANDIDATE-BODY","sdpMid":"0","sdpMLineIndex":0}"""), Ct));

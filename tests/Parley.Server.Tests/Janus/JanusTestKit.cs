@@ -30,9 +30,13 @@ public abstract class JanusTestKit : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        await DisposeTestAsync();
         await Fake.DisposeAsync();
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>DisposeTestAsync ends what a test class made, before the fake stops.</summary>
+    protected virtual ValueTask DisposeTestAsync() => ValueTask.CompletedTask;
 
     internal JanusClientOptions Options(int maxMessageBytes = 4 * 1024 * 1024) => new()
     {
@@ -50,6 +54,16 @@ public abstract class JanusTestKit : IAsyncLifetime
         var connection = await Fake.NextConnectionAsync(Ct);
         return (session, connection);
     }
+
+    /// <summary>AttachAsync connects a session and attaches one VideoRoom handle.</summary>
+    internal async Task<(JanusSession Session, FakeJanusConnection Connection, JanusHandle Handle)> AttachAsync(TimeProvider? time = null)
+    {
+        var (session, connection) = await ConnectAsync(time);
+        return (session, connection, await Attach(session));
+    }
+
+    /// <summary>Attach attaches one more VideoRoom handle.</summary>
+    internal static Task<JanusHandle> Attach(JanusSession session) => Within(session.AttachAsync(JanusSession.VideoRoomPlugin, null, Ct));
 
     /// <summary>Within bounds a wait that a broken client could make endless.</summary>
     protected static Task<T> Within<T>(Task<T> task) => task.WaitAsync(Deadline, Ct);
@@ -114,6 +128,14 @@ internal sealed class EventRecorder
     private readonly Channel<JanusEvent> _events = Channel.CreateUnbounded<JanusEvent>();
 
     public Action<JanusEvent> Handler => e => _events.Writer.TryWrite(e);
+
+    /// <summary>Listen makes a recorder the handle's OnEvent.</summary>
+    public static EventRecorder Listen(JanusHandle handle)
+    {
+        var recorder = new EventRecorder();
+        handle.OnEvent = recorder.Handler;
+        return recorder;
+    }
 
     /// <summary>Count is how many events wait to be read.</summary>
     public int Count => _events.Reader.Count;
