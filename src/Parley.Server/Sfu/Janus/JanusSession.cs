@@ -30,8 +30,8 @@ internal sealed class JanusSession : IAsyncDisposable
     private const int OutboxLimit = 1024;
     private const int InitialReceiveBytes = 16 * 1024;
 
-    // SocketPingInterval is the WebSocket-level ping; it finds a dead TCP path that the Janus
-    // keepalive (which only proves the session) would find one RequestTimeout later.
+    // SocketPingInterval is the WebSocket-level ping (and its pong timeout, on the system clock:
+    // ClientWebSocket takes no TimeProvider); it finds a dead TCP path before the next keepalive.
     private static readonly TimeSpan SocketPingInterval = TimeSpan.FromSeconds(15);
 
     // DisposeTimeout bounds each step of a polite goodbye: the destroy request and the close frame.
@@ -87,8 +87,6 @@ internal sealed class JanusSession : IAsyncDisposable
     public bool IsOpen => Volatile.Read(ref _closing) == 0;
 
     internal ILogger Logger => _logger;
-
-    internal TimeSpan RequestTimeout => _options.RequestTimeout;
 
     /// <summary>
     /// ConnectAsync opens the socket (within ConnectTimeout), checks with <c>info</c> that Janus is 1.1
