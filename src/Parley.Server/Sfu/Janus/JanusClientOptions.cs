@@ -3,7 +3,8 @@ namespace Parley.Sfu.Janus;
 /// <summary>JanusClientOptions says where Janus is and how long to wait for it.</summary>
 internal sealed class JanusClientOptions
 {
-    /// <summary>Url is Janus's WebSocket API, e.g. <c>ws://10.0.0.2:8188</c>.</summary>
+    /// <summary>Url is Janus's WebSocket API, e.g. <c>ws://10.0.0.2:8188</c>, or
+    /// <c>unix://localhost/run/janus/ws.sock</c> for its <c>ws_unix</c> socket (the path is the socket's).</summary>
     public required Uri Url { get; init; }
 
     /// <summary>ApiSecret is Janus's <c>api_secret</c>, sent as <c>apisecret</c> on every request when set.</summary>
@@ -26,9 +27,10 @@ internal sealed class JanusClientOptions
     /// <summary>Validate throws when a value cannot work, saying which and why.</summary>
     public void Validate()
     {
-        if (Url is null || (Url.Scheme != "ws" && Url.Scheme != "wss"))
+        if (Url is null || !(Url.Scheme is "ws" or "wss" || (Url.Scheme == "unix" && Url.AbsolutePath.Length > 1)))
         {
-            throw new ArgumentException($"Janus Url must be a ws:// or wss:// address, not '{Url}'.", nameof(Url));
+            throw new ArgumentException(
+                $"Janus Url must be a ws:// or wss:// address, or unix://localhost/path/to/socket, not '{Url}'.", nameof(Url));
         }
         RequirePositive(RequestTimeout, nameof(RequestTimeout));
         RequirePositive(KeepAliveInterval, nameof(KeepAliveInterval));

@@ -26,7 +26,8 @@ internal sealed class JanusGateway : BackgroundService
     private JanusSession? _current;
     private TaskCompletionSource<JanusSession> _up = NewUpSource();
 
-    public JanusGateway(JanusClientOptions options, TimeProvider time, ILogger<JanusGateway> logger, IJanusObserver? observer)
+    // JanusGateway's observer defaults to null so that DI can build it when no observer is registered.
+    public JanusGateway(JanusClientOptions options, TimeProvider time, ILogger<JanusGateway> logger, IJanusObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -125,7 +126,7 @@ internal sealed class JanusGateway : BackgroundService
             }
             backoff = Next(backoff);
         }
-        JanusLog.Stopped(_logger, "stopping");
+        JanusLog.Stopped(_logger);
     }
 
     private static TimeSpan Next(TimeSpan backoff) => backoff * 2 < MaxBackoff ? backoff * 2 : MaxBackoff;

@@ -49,6 +49,6 @@ internal static partial class JanusLog
     [LoggerMessage(314, LogLevel.Error, "A Janus gateway {Event} handler threw")]
     public static partial void GatewayHandlerFailed(ILogger logger, Exception exception, string @event);
 
-    [LoggerMessage(315, LogLevel.Information, "Janus gateway stopped ({Reason})")]
-    public static partial void Stopped(ILogger logger, string reason);
+    [LoggerMessage(315, LogLevel.Information, "Janus gateway stopped")]
+    public static partial void Stopped(ILogger logger);
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -11,8 +12,9 @@ namespace Parley.Sfu.Janus;
 /// <summary>
 /// JanusSession is one WebSocket connection to Janus (subprotocol <c>janus-protocol</c>) carrying one
 /// Janus session. It has one reader, which assembles messages, answers pending transactions and routes
-/// the rest to handles by <c>sender</c>; one writer, which sends queued frames one at a time with a
-/// deadline; and a keepalive loop. Every request has a fresh transaction and a strict timeout; an
+/// the rest to handles by <c>sender</c>; one writer, which sends queued frames one at a time (a
+/// request that times out before the writer even took it means the socket is stuck, and ends the
+/// session); and a keepalive loop. Every request has a fresh transaction and a strict timeout; an
 /// answer that comes after its request finished is dropped (an <c>event</c> goes to its handle).
 /// When the session ends, for whatever reason, every pending request fails with
 /// <see cref="JanusUnavailableException"/>, handles see no more events and <see cref="Closed"/>
@@ -28,8 +30,8 @@ internal sealed class JanusSession : IAsyncDisposable
     private const int OutboxLimit = 1024;
     private const int InitialReceiveBytes = 16 * 1024;
 
-    // SocketPingInterval is the WebSocket-level ping; it finds a dead TCP path that the Janus
-    // keepalive (which only proves the session) would find one RequestTimeout later.
+    // SocketPingInterval is the WebSocket-level ping (and its pong timeout, on the system clock:
+    // ClientWebSocket takes no TimeProvider); it finds a dead TCP path before the next keepalive.
     private static readonly TimeSpan SocketPingInterval = TimeSpan.FromSeconds(15);
 
     // DisposeTimeout bounds each step of a polite goodbye: the destroy request and the close frame.
@@ -42,17 +44,17 @@ internal sealed class JanusSession : IAsyncDisposable
     };
 
     private readonly ClientWebSocket _socket;
+    private readonly HttpMessageInvoker? _invoker;
     private readonly JanusClientOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IJanusObserver? _observer;
     private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, JanusHandle> _handles = new();
-    private readonly Channel<ReadOnlyMemory<byte>> _outbox = Channel.CreateBounded<ReadOnlyMemory<byte>>(
+    private readonly Channel<Outgoing> _outbox = Channel.CreateBounded<Outgoing>(
         new BoundedChannelOptions(OutboxLimit) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
-    private readonly CancellationTokenSource _writeDeadline;
     private Task _receiving = Task.CompletedTask;
     private Task _writing = Task.CompletedTask;
     private Task _keepingAlive = Task.CompletedTask;
@@ -61,14 +63,15 @@ internal sealed class JanusSession : IAsyncDisposable
     private int _disposed;
     private string? _reason;
 
-    private JanusSession(ClientWebSocket socket, JanusClientOptions options, TimeProvider time, ILogger logger, IJanusObserver? observer)
+    private JanusSession(
+        ClientWebSocket socket, HttpMessageInvoker? invoker, JanusClientOptions options, TimeProvider time, ILogger logger, IJanusObserver? observer)
     {
         _socket = socket;
+        _invoker = invoker;
         _options = options;
         _time = time;
         _logger = logger;
         _observer = observer;
-        _writeDeadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
     }
 
     /// <summary>Id is the Janus session id (below 2^53).</summary>
@@ -85,8 +88,6 @@ internal sealed class JanusSession : IAsyncDisposable
 
     internal ILogger Logger => _logger;
 
-    internal TimeSpan RequestTimeout => _options.RequestTimeout;
-
     /// <summary>
     /// ConnectAsync opens the socket (within ConnectTimeout), checks with <c>info</c> that Janus is 1.1
     /// or later and has the VideoRoom plugin (else InvalidOperationException), creates the session and
@@ -100,8 +101,8 @@ internal sealed class JanusSession : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         options.Validate();
-        var socket = await OpenSocketAsync(options, time, cancellationToken);
-        var session = new JanusSession(socket, options, time, logger, observer);
+        var (socket, invoker) = await OpenSocketAsync(options, time, cancellationToken);
+        var session = new JanusSession(socket, invoker, options, time, logger, observer);
         try
         {
             session.Start();
@@ -179,7 +180,7 @@ internal sealed class JanusSession : IAsyncDisposable
         Close("disposed");
         await Task.WhenAll(_receiving, _writing, _keepingAlive);
         _socket.Dispose();
-        _writeDeadline.Dispose();
+        _invoker?.Dispose();
         _stop.Dispose();
     }
 
@@ -218,7 +219,7 @@ internal sealed class JanusSession : IAsyncDisposable
                 throw NotSent(request);
             }
             var frame = Frame(request, transaction, handleId, fields);
-            if (!_outbox.Writer.TryWrite(frame))
+            if (!_outbox.Writer.TryWrite(new Outgoing(frame, pending)))
             {
                 if (IsOpen)
                 {
@@ -238,6 +239,11 @@ internal sealed class JanusSession : IAsyncDisposable
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
             JanusLog.RequestTimedOut(_logger, request, timeout);
+            if (!pending.Written)
+            {
+                // The request never left the outbox: the writer is stuck on a socket Janus does not read.
+                Close($"Janus is not reading ({request} waited {timeout.TotalSeconds:0.###} s to be sent)");
+            }
             Report(request, started, 408);
             throw new TimeoutException($"Janus did not answer {request} within {timeout.TotalSeconds:0.###} s.");
         }
@@ -303,42 +309,75 @@ internal sealed class JanusSession : IAsyncDisposable
         }
     }
 
-    private static async Task<ClientWebSocket> OpenSocketAsync(JanusClientOptions options, TimeProvider time, CancellationToken cancellationToken)
+    // OpenSocketAsync reaches a unix:// Url through its socket file: the HTTP upgrade then goes to
+    // ws://localhost/ over that connection (Janus's ws_unix).
+    private static async Task<(ClientWebSocket Socket, HttpMessageInvoker? Invoker)> OpenSocketAsync(
+        JanusClientOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol(SubProtocol);
         socket.Options.KeepAliveInterval = SocketPingInterval;
         socket.Options.KeepAliveTimeout = SocketPingInterval;
+        var invoker = options.Url.Scheme == "unix" ? UnixSocketInvoker(Uri.UnescapeDataString(options.Url.AbsolutePath)) : null;
         using var deadline = new CancellationTokenSource(options.ConnectTimeout, time);
         using var onCancel = cancellationToken.UnsafeRegister(static d => ((CancellationTokenSource)d!).Cancel(), deadline);
         try
         {
-            await socket.ConnectAsync(options.Url, deadline.Token);
+            if (invoker is null)
+            {
+                await socket.ConnectAsync(options.Url, deadline.Token);
+            }
+            else
+            {
+                await socket.ConnectAsync(new Uri("ws://localhost/"), invoker, deadline.Token);
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
+            invoker?.Dispose();
             throw new TimeoutException($"Connecting to Janus at {options.Url} took longer than {options.ConnectTimeout.TotalSeconds:0.###} s.");
         }
-        catch (Exception e) when (e is WebSocketException or HttpRequestException or IOException)
+        catch (Exception e) when (e is WebSocketException or HttpRequestException or IOException or SocketException)
         {
             socket.Dispose();
+            invoker?.Dispose();
             throw new JanusUnavailableException($"Could not connect to Janus at {options.Url}: {e.Message}", e);
         }
         catch
         {
             socket.Dispose();
+            invoker?.Dispose();
             throw;
         }
         if (socket.SubProtocol != SubProtocol)
         {
             socket.Abort();
             socket.Dispose();
+            invoker?.Dispose();
             throw new InvalidOperationException(
                 $"The WebSocket server at {options.Url} did not accept the '{SubProtocol}' subprotocol; is it Janus's WebSocket API (not its Admin API)?");
         }
-        return socket;
+        return (socket, invoker);
     }
+
+    private static HttpMessageInvoker UnixSocketInvoker(string path) => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (_, cancellationToken) =>
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    });
 
     private static void CheckServer(Uri url, JsonElement info)
     {
@@ -396,24 +435,16 @@ internal sealed class JanusSession : IAsyncDisposable
         {
             while (await reader.WaitToReadAsync(_stop.Token))
             {
-                while (reader.TryRead(out var frame))
+                while (reader.TryRead(out var item))
                 {
-                    _writeDeadline.CancelAfter(_options.RequestTimeout);
-                    await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _writeDeadline.Token);
-                    if (!_writeDeadline.TryReset())
-                    {
-                        throw new OperationCanceledException();
-                    }
+                    item.Pending.Written = true;
+                    await _socket.SendAsync(item.Frame, WebSocketMessageType.Text, endOfMessage: true, _stop.Token);
                 }
             }
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-            // The session is ending.
-        }
         catch (OperationCanceledException)
         {
-            Close("a write to Janus timed out");
+            // The session is ending.
         }
         catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
         {
@@ -618,6 +649,11 @@ internal sealed class JanusSession : IAsyncDisposable
         {
             return;
         }
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // Janus's answer to our close frame, or the aborted read, is not the reason: we are.
+            reason = "disposed";
+        }
         Volatile.Write(ref _reason, reason);
         _outbox.Writer.TryComplete();
         foreach (var (transaction, pending) in _pending)
@@ -633,7 +669,9 @@ internal sealed class JanusSession : IAsyncDisposable
         }
         _handles.Clear();
         _stop.Cancel();
-        _writeDeadline.Cancel();
+        // Abort ends the socket however the session ended; a reader that stopped by itself
+        // (a message too big) would otherwise leave it open until DisposeAsync.
+        _socket.Abort();
         JanusLog.Ended(_logger, Id, reason);
         _closed.TrySetResult(reason);
     }
@@ -699,6 +737,8 @@ internal sealed class JanusSession : IAsyncDisposable
 
     private sealed class Pending(string request, Answer answer, Action<JsonElement>? onSuccess)
     {
+        private bool _written;
+
         public string Request { get; } = request;
 
         public Answer Answer { get; } = answer;
@@ -707,5 +747,14 @@ internal sealed class JanusSession : IAsyncDisposable
         public Action<JsonElement>? OnSuccess { get; } = onSuccess;
 
         public TaskCompletionSource<JsonElement> Source { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Written is set by the writer as it hands the frame to the socket.
+        public bool Written
+        {
+            get => Volatile.Read(ref _written);
+            set => Volatile.Write(ref _written, value);
+        }
     }
+
+    private readonly record struct Outgoing(ReadOnlyMemory<byte> Frame, Pending Pending);
 }
