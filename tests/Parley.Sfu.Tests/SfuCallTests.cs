@@ -214,7 +214,8 @@ public sealed class SfuCallTests(Chromium chromium)
         var grace = await call.JoinAsync(_browser, "Grace");
         await TileFlow.WaitForAllAsync(ada, ["Grace"], Ct);
         var tile = ada.TileOf("Grace");
-        var offers = call.Parley.Logs.Lines.Count;
+        using var http = new HttpClient { BaseAddress = call.Parley.BaseUri };
+        var offersBefore = await SfuOffersAsync(http);
 
         await grace.Button("Camera").ClickAsync();
         await Expect(tile).ToHaveAttributeAsync("data-video", "off");
@@ -229,6 +230,17 @@ public sealed class SfuCallTests(Chromium chromium)
         await Expect(tile).ToHaveAttributeAsync("data-audio", "on");
         await TileFlow.WaitForAllAsync(ada, ["Grace"], Ct);
         Assert.Equal(2, await TileFlow.OpenConnectionsAsync(grace));
+        // Camera and microphone went off and on with replaceTrack: no client offered again.
+        Assert.Equal(offersBefore, await SfuOffersAsync(http));
+    }
+
+    /// <summary>SfuOffersAsync is the number of publish offers Parley has passed to Janus, from /metrics.</summary>
+    private static async Task<int> SfuOffersAsync(HttpClient http)
+    {
+        var metrics = await http.GetStringAsync("/metrics", Ct);
+        var match = System.Text.RegularExpressions.Regex.Match(metrics, "parley_messages_relayed_total\\{[^}]*type=\"sfu-offer\"[^}]*\\} (\\d+)");
+        Assert.True(match.Success, "no sfu-offer counter in /metrics");
+        return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]
