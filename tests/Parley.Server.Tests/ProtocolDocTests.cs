@@ -39,9 +39,13 @@ public sealed partial class ProtocolDocTests
         ["sfu-candidate"] = Strict.SfuCandidateMessage,
         ["sfu-close"] = Strict.SfuCloseMessage,
         ["sfu-status"] = Strict.SfuStatusMessage,
+        ["switch-ready"] = Strict.SwitchReadyMessage,
+        ["switch-done"] = Strict.SwitchDoneMessage,
+        ["sfu-view"] = Strict.SfuViewMessage,
+        ["sfu-restart"] = Strict.SfuRestartMessage,
     };
 
-    private static readonly string[] ServerToClientOnly = ["joined", "peer-joined", "peer-left", "pong", "error", "ice-servers", "mode", "sfu-close", "sfu-status"];
+    private static readonly string[] ServerToClientOnly = ["joined", "peer-joined", "peer-left", "pong", "error", "ice-servers", "mode", "sfu-close", "sfu-status", "switch-done"];
 
     public static TheoryData<int, string> Examples()
     {

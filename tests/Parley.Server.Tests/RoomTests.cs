@@ -37,6 +37,10 @@ internal sealed class FakeMediaServer(bool configured, bool up) : IMediaServerSt
     public bool IsConfigured { get; set; } = configured;
 
     public bool IsUp { get; set; } = up;
+
+    public HashSet<string> Held { get; } = [];
+
+    public bool IsHeld(string roomId) => Held.Contains(roomId);
 }
 
 public sealed class RoomRouterTests
@@ -197,11 +201,12 @@ public sealed class RoomRouterTests
         {
             await router.JoinAsync("r", Member($"p{i}").Participant, Frames("X"), Ct);
         }
-        Assert.False((await router.ChangeModeAsync("r", RoomMode.Mesh, "mode mesh"u8.ToArray(), Ct)).Changed);
+        Assert.False((await router.ChangeModeAsync("r", RoomMode.Mesh, static (m, e) => System.Text.Encoding.UTF8.GetBytes($"mode {m} {e}"), Ct)).Changed);
         await router.LeaveAsync("r", "p6", "left"u8.ToArray(), Ct);
-        var change = await router.ChangeModeAsync("r", RoomMode.Mesh, "mode mesh"u8.ToArray(), Ct);
-        Assert.Equal(new ModeChange(true, RoomMode.Mesh, 6), change);
-        Assert.False((await router.ChangeModeAsync("nowhere", RoomMode.Mesh, "mode mesh"u8.ToArray(), Ct)).Changed);
+        var change = await router.ChangeModeAsync("r", RoomMode.Mesh, static (m, e) => System.Text.Encoding.UTF8.GetBytes($"mode {m} {e}"), Ct);
+        Assert.Equal((true, RoomMode.Mesh, 6, 2), (change.Changed, change.Mode, change.Count, change.Epoch));
+        Assert.Equal(6, change.Members!.Count);
+        Assert.False((await router.ChangeModeAsync("nowhere", RoomMode.Mesh, static (m, e) => System.Text.Encoding.UTF8.GetBytes($"mode {m} {e}"), Ct)).Changed);
     }
 
     [Fact]
@@ -233,8 +238,8 @@ public sealed class RoomPolicyTests
     public void Without_an_sfu_a_mesh_holds_MaxParticipants()
     {
         var policy = RoomRouterTests.Policy(meshCap: 6);
-        Assert.Equal(JoinStatus.Joined, policy.Admit(RoomMode.Mesh, 5, true, true).Status);
-        var full = policy.Admit(RoomMode.Mesh, 6, true, true);
+        Assert.Equal(JoinStatus.Joined, policy.Admit("r", RoomMode.Mesh, 5, true, true).Status);
+        var full = policy.Admit("r", RoomMode.Mesh, 6, true, true);
         Assert.Equal((JoinStatus.RoomFull, "This meeting is full (6 participants). Try again when someone leaves."), (full.Status, full.Reason));
     }
 
@@ -242,18 +247,18 @@ public sealed class RoomPolicyTests
     public void With_an_sfu_the_room_moves_past_MeshMax_and_fills_at_the_sfu_cap()
     {
         var policy = RoomRouterTests.Policy(meshCap: 6, sfu: new FakeMediaServer(true, true), meshMax: 4, sfuCap: 10);
-        Assert.Equal(JoinDecision.Admit(RoomMode.Mesh, false), policy.Admit(RoomMode.Mesh, 3, true, true));
-        Assert.Equal(JoinDecision.Admit(RoomMode.Sfu, true), policy.Admit(RoomMode.Mesh, 4, true, true));
-        Assert.Equal(JoinDecision.Admit(RoomMode.Sfu, false), policy.Admit(RoomMode.Sfu, 9, true, true));
-        Assert.Equal(JoinStatus.RoomFull, policy.Admit(RoomMode.Sfu, 10, true, true).Status);
+        Assert.Equal(JoinDecision.Admit(RoomMode.Mesh, false), policy.Admit("r", RoomMode.Mesh, 3, true, true));
+        Assert.Equal(JoinDecision.Admit(RoomMode.Sfu, true), policy.Admit("r", RoomMode.Mesh, 4, true, true));
+        Assert.Equal(JoinDecision.Admit(RoomMode.Sfu, false), policy.Admit("r", RoomMode.Sfu, 9, true, true));
+        Assert.Equal(JoinStatus.RoomFull, policy.Admit("r", RoomMode.Sfu, 10, true, true).Status);
     }
 
     [Fact]
     public void While_the_sfu_is_down_a_mesh_stops_at_MeshMax_and_says_why()
     {
         var policy = RoomRouterTests.Policy(sfu: new FakeMediaServer(true, up: false), meshMax: 4);
-        Assert.Equal(JoinStatus.Joined, policy.Admit(RoomMode.Mesh, 3, true, true).Status);
-        var refused = policy.Admit(RoomMode.Mesh, 4, true, true);
+        Assert.Equal(JoinStatus.Joined, policy.Admit("r", RoomMode.Mesh, 3, true, true).Status);
+        var refused = policy.Admit("r", RoomMode.Mesh, 4, true, true);
         Assert.Equal(JoinStatus.RoomFull, refused.Status);
         Assert.Contains("media server", refused.Reason, StringComparison.Ordinal);
         Assert.Contains("unavailable", refused.Reason, StringComparison.Ordinal);
@@ -263,13 +268,13 @@ public sealed class RoomPolicyTests
     public void A_client_without_sfu_support_is_refused_from_an_sfu_room_and_never_strands_a_mesh()
     {
         var policy = RoomRouterTests.Policy(sfu: new FakeMediaServer(true, true), meshMax: 4);
-        Assert.Equal(JoinStatus.SfuRequired, policy.Admit(RoomMode.Sfu, 5, joinerSupportsSfu: false, true).Status);
-        Assert.Equal(JoinStatus.SfuRequired, policy.Admit(RoomMode.Mesh, 4, joinerSupportsSfu: false, true).Status);
+        Assert.Equal(JoinStatus.SfuRequired, policy.Admit("r", RoomMode.Sfu, 5, joinerSupportsSfu: false, true).Status);
+        Assert.Equal(JoinStatus.SfuRequired, policy.Admit("r", RoomMode.Mesh, 4, joinerSupportsSfu: false, true).Status);
         // A member that cannot follow the room to the SFU keeps it a mesh: the joiner is refused.
-        var refused = policy.Admit(RoomMode.Mesh, 4, true, membersSupportSfu: false);
+        var refused = policy.Admit("r", RoomMode.Mesh, 4, true, membersSupportSfu: false);
         Assert.Equal(JoinStatus.RoomFull, refused.Status);
         Assert.Contains("someone in it", refused.Reason, StringComparison.Ordinal);
-        Assert.Equal(JoinStatus.Joined, policy.Admit(RoomMode.Mesh, 3, joinerSupportsSfu: false, false).Status);
+        Assert.Equal(JoinStatus.Joined, policy.Admit("r", RoomMode.Mesh, 3, joinerSupportsSfu: false, false).Status);
     }
 
     [Fact]

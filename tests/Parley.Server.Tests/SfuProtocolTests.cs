@@ -94,6 +94,13 @@ public sealed class SfuProtocolTests
         await c.ReceiveErrorAsync("wrong-mode", Ct);
         await c.SendAsync(new { type = "sfu-candidate", pc = "publish", candidate = (object?)null, id = "3" }, Ct);
         await c.ReceiveErrorAsync("wrong-mode", Ct);
+        await c.SendAsync(new { type = "sfu-view", streams = new[] { new { peer = "p_x", video = "low" } } }, Ct);
+        await c.ReceiveErrorAsync("wrong-mode", Ct);
+        await c.SendAsync(new { type = "sfu-restart", pc = "subscribe" }, Ct);
+        await c.ReceiveErrorAsync("wrong-mode", Ct);
+        // A switch report in a room that is not switching changes nothing and gets no answer.
+        await c.SendAsync(new { type = "switch-ready", epoch = 1, missing = Array.Empty<string>() }, Ct);
+        Assert.Null(await c.NextWithinAsync(TimeSpan.FromMilliseconds(300), Ct));
     }
 
     public static TheoryData<string, string> MalformedSfuMessages() => new()
@@ -110,6 +117,15 @@ public sealed class SfuProtocolTests
         { """{"type":"sfu-candidate","pc":"publish","candidate":{"candidate":"not a candidate"}}""", "ICE candidate line" },
         { """{"type":"sfu-candidate","pc":"publish","candidate":{"sdpMid":"0"}}""", "ICE candidate line" },
         { """{"type":"sfu-candidate","pc":"publish","candidate":"candidate:1"}""", "Malformed sfucandidate" },
+        { """{"type":"switch-ready"}""", "switch-ready needs a whole number" },
+        { """{"type":"switch-ready","epoch":"one"}""", "Malformed switchready" },
+        { """{"type":"switch-ready","epoch":1,"missing":[null]}""", "switch-ready needs" },
+        { """{"type":"switch-ready","epoch":1,"missing":"p_a"}""", "Malformed switchready" },
+        { """{"type":"sfu-view"}""", "sfu-view.streams must list" },
+        { """{"type":"sfu-view","streams":[{"peer":"p_a","video":"huge"}]}""", "\"video\": \"high\", \"low\" or \"off\"" },
+        { """{"type":"sfu-view","streams":[{"video":"low"}]}""", "needs a \"peer\"" },
+        { """{"type":"sfu-restart","pc":"publish"}""", "Restart the publish connection yourself" },
+        { """{"type":"sfu-restart"}""", "\"pc\" must be" },
     };
 
     [Theory]

@@ -20,7 +20,8 @@ public sealed class SfuCall : IAsyncDisposable
 
     public string Room { get; } = TestRooms.New();
 
-    public static async Task<SfuCall> StartAsync(string name, int meshMax, CancellationToken cancellationToken, int meshCap = 6)
+    public static async Task<SfuCall> StartAsync(string name, int meshMax, CancellationToken cancellationToken, int meshCap = 6,
+        IReadOnlyDictionary<string, string?>? extra = null)
     {
         var janus = await JanusServer.StartAsync(name, cancellationToken);
         try
@@ -30,6 +31,10 @@ public sealed class SfuCall : IAsyncDisposable
                 ["Parley:Sfu:MeshMax"] = meshMax.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Parley:MaxParticipants"] = meshCap.ToString(System.Globalization.CultureInfo.InvariantCulture),
             };
+            foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+            {
+                settings[key] = value;
+            }
             var parley = await ParleyTestServer.StartAsync(settings, cancellationToken);
             var call = new SfuCall(janus, parley);
             await call.WaitForJanusAsync(cancellationToken);
@@ -57,10 +62,11 @@ public sealed class SfuCall : IAsyncDisposable
     }
 
     /// <summary>JoinAsync opens the meeting page as <paramref name="name"/> and joins.</summary>
-    public async Task<Participant> JoinAsync(IBrowser browser, string name)
+    public async Task<Participant> JoinAsync(IBrowser browser, string name, string? initScript = null, bool smallCamera = true)
     {
         // Small fake cameras: seven pages encode and decode on two cores.
-        var p = await Participant.OpenRoomAsync(browser, Parley.BaseUri, Room, name, Participant.SmallCamera);
+        var script = string.Concat(smallCamera ? Participant.SmallCamera : "", "\nwindow.__parleyDebugStats = true;\n", initScript ?? "");
+        var p = await Participant.OpenRoomAsync(browser, Parley.BaseUri, Room, name, script);
         _people.Add(p);
         await p.JoinAsync();
         return p;
@@ -89,7 +95,7 @@ public sealed class SfuCall : IAsyncDisposable
             await p.DisposeAsync();
         }
         var output = TestContext.Current.TestOutputHelper;
-        foreach (var line in Parley.Logs.Lines.Where(l => l.Contains("Parley.Sfu", StringComparison.Ordinal) || l.Contains("Janus", StringComparison.Ordinal)))
+        foreach (var line in Parley.Logs.Lines.Where(l => l.Contains("Parley.Sfu", StringComparison.Ordinal) || l.Contains("Janus", StringComparison.Ordinal) || l.Contains("rejected", StringComparison.Ordinal)))
         {
             output?.WriteLine($"[parley] {line}");
         }

@@ -34,9 +34,10 @@ public interface IRoomRouter
 
     /// <summary>
     /// ChangeModeAsync moves a room to <paramref name="mode"/> if <see cref="RoomPolicy"/> allows it
-    /// for the room's size now, and then sends <paramref name="frame"/> to every member.
+    /// for the room as it is now (its size, its members' clients, the SFU), with a new epoch, and
+    /// then sends every member the frame <paramref name="frame"/> makes for that epoch.
     /// </summary>
-    ValueTask<ModeChange> ChangeModeAsync(string roomId, RoomMode mode, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken);
+    ValueTask<ModeChange> ChangeModeAsync(string roomId, RoomMode mode, ModeFrame frame, CancellationToken cancellationToken);
 
     /// <summary>GetAsync returns the room's members and mode now, or null when the room does not exist.</summary>
     ValueTask<RoomSnapshot?> GetAsync(string roomId, CancellationToken cancellationToken);
@@ -51,8 +52,11 @@ public interface IRoomRouter
     int CountRooms(RoomMode mode);
 }
 
-/// <summary>JoinContext is what the join's frames are made from: the members before the join and the room's mode after it.</summary>
-public readonly record struct JoinContext(IReadOnlyList<PeerSnapshot> Peers, RoomMode Mode, bool Switched);
+/// <summary>JoinContext is what the join's frames are made from: the members before the join, and the room's mode and epoch after it.</summary>
+public readonly record struct JoinContext(IReadOnlyList<PeerSnapshot> Peers, RoomMode Mode, bool Switched, int Epoch);
+
+/// <summary>ModeFrame serializes the mode-change message for the room's new epoch.</summary>
+public delegate ReadOnlyMemory<byte> ModeFrame(RoomMode mode, int epoch);
 
 /// <summary>JoinFrameSet: the joiner's <c>joined</c>, the others' <c>peer-joined</c>, and (when the join moved the room) the mode change the others get first.</summary>
 public readonly record struct JoinFrameSet(ReadOnlyMemory<byte> ToJoiner, ReadOnlyMemory<byte> ToOthers, ReadOnlyMemory<byte> ModeChanged);
@@ -60,14 +64,14 @@ public readonly record struct JoinFrameSet(ReadOnlyMemory<byte> ToJoiner, ReadOn
 /// <summary>JoinFrames serializes a join's frames once the room has decided it.</summary>
 public delegate JoinFrameSet JoinFrames(in JoinContext context);
 
-/// <summary>JoinResult is the outcome of a join: on success the room's mode, whether the join moved it, and its size after.</summary>
-public readonly record struct JoinResult(JoinStatus Status, RoomMode Mode, bool Switched, int Count, string? Reason);
+/// <summary>JoinResult is the outcome of a join: on success the room's mode and epoch, whether the join moved it, and its size after.</summary>
+public readonly record struct JoinResult(JoinStatus Status, RoomMode Mode, bool Switched, int Count, string? Reason, int Epoch = 0);
 
 /// <summary>LeaveResult is the outcome of a leave: whether it was a member, the mode the room was in, and who is left.</summary>
 public readonly record struct LeaveResult(bool WasMember, RoomMode Mode, int Remaining);
 
-/// <summary>ModeChange is the outcome of a mode change: whether the room is in the asked mode now, and its size.</summary>
-public readonly record struct ModeChange(bool Changed, RoomMode Mode, int Count);
+/// <summary>ModeChange is the outcome of a mode change: whether it happened, the room's mode, size and epoch now, and its members.</summary>
+public readonly record struct ModeChange(bool Changed, RoomMode Mode, int Count, int Epoch = 0, IReadOnlyList<string>? Members = null);
 
 /// <summary>RoomSnapshot is a room as it is now.</summary>
-public sealed record RoomSnapshot(string Id, RoomMode Mode, IReadOnlyList<PeerSnapshot> Members);
+public sealed record RoomSnapshot(string Id, RoomMode Mode, IReadOnlyList<PeerSnapshot> Members, int Epoch = 0);

@@ -80,7 +80,7 @@ public sealed class LocalRoomRouter(RoomPolicy policy) : IRoomRouter
     public ValueTask<bool> SetStateAsync(string roomId, string participantId, PresenceState state, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) =>
         new(_rooms.TryGetValue(roomId, out var room) && room.SetState(participantId, state, frame));
 
-    public ValueTask<ModeChange> ChangeModeAsync(string roomId, RoomMode mode, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) =>
+    public ValueTask<ModeChange> ChangeModeAsync(string roomId, RoomMode mode, ModeFrame frame, CancellationToken cancellationToken) =>
         new(_rooms.TryGetValue(roomId, out var room) ? room.ChangeMode(mode, policy, frame) : default);
 
     public ValueTask<RoomSnapshot?> GetAsync(string roomId, CancellationToken cancellationToken) =>

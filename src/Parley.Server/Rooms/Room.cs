@@ -11,6 +11,8 @@ internal sealed class Room(string id)
     private readonly Lock _gate = new();
     private readonly List<Participant> _members = new(capacity: 8);
     private RoomMode _mode = RoomMode.Mesh;
+    // _epoch counts the room's mode changes: every switch message carries it, so a late one from an earlier switch is ignored.
+    private int _epoch;
     private bool _closed;
 
     public string Id { get; } = id;
@@ -44,13 +46,17 @@ internal sealed class Room(string id)
             {
                 membersSupportSfu &= m.SupportsSfu;
             }
-            var decision = policy.Admit(_mode, _members.Count, joiner.SupportsSfu, membersSupportSfu);
+            var decision = policy.Admit(Id, _mode, _members.Count, joiner.SupportsSfu, membersSupportSfu);
             if (decision.Status != JoinStatus.Joined)
             {
                 return new JoinResult(decision.Status, _mode, false, _members.Count, decision.Reason);
             }
             _mode = decision.Mode;
-            var set = frames(new JoinContext(SnapshotMembers(), _mode, decision.Switched));
+            if (decision.Switched)
+            {
+                _epoch++;
+            }
+            var set = frames(new JoinContext(SnapshotMembers(), _mode, decision.Switched, _epoch));
             joiner.Outbox.Send(set.ToJoiner);
             foreach (var member in _members)
             {
@@ -61,7 +67,7 @@ internal sealed class Room(string id)
                 member.Outbox.Send(set.ToOthers);
             }
             _members.Add(joiner);
-            return new JoinResult(JoinStatus.Joined, _mode, decision.Switched, _members.Count, null);
+            return new JoinResult(JoinStatus.Joined, _mode, decision.Switched, _members.Count, null, _epoch);
         }
     }
 
@@ -156,21 +162,28 @@ internal sealed class Room(string id)
         }
     }
 
-    /// <summary>ChangeMode moves the room to <paramref name="mode"/> when the policy allows it at its size, and tells everyone.</summary>
-    public ModeChange ChangeMode(RoomMode mode, RoomPolicy policy, ReadOnlyMemory<byte> frame)
+    /// <summary>ChangeMode moves the room to <paramref name="mode"/> with a new epoch when the policy allows it as the room is now, and tells everyone.</summary>
+    public ModeChange ChangeMode(RoomMode mode, RoomPolicy policy, ModeFrame frame)
     {
         lock (_gate)
         {
-            if (_closed || _mode == mode || (mode == RoomMode.Mesh && !policy.MayFallBackToMesh(_members.Count)))
+            var allowed = mode == RoomMode.Mesh
+                ? policy.MayFallBackToMesh(_members.Count)
+                : policy.MaySwitchUp(Id, _members.Count, _members.TrueForAll(static m => m.SupportsSfu));
+            if (_closed || _mode == mode || !allowed)
             {
-                return new ModeChange(false, _mode, _members.Count);
+                return new ModeChange(false, _mode, _members.Count, _epoch);
             }
             _mode = mode;
-            foreach (var member in _members)
+            _epoch++;
+            var bytes = frame(mode, _epoch);
+            var members = new string[_members.Count];
+            for (var i = 0; i < members.Length; i++)
             {
-                member.Outbox.Send(frame);
+                members[i] = _members[i].Id;
+                _members[i].Outbox.Send(bytes);
             }
-            return new ModeChange(true, _mode, _members.Count);
+            return new ModeChange(true, _mode, _members.Count, _epoch, members);
         }
     }
 
@@ -178,7 +191,7 @@ internal sealed class Room(string id)
     {
         lock (_gate)
         {
-            return new RoomSnapshot(Id, _mode, SnapshotMembers());
+            return new RoomSnapshot(Id, _mode, SnapshotMembers(), _epoch);
         }
     }
 

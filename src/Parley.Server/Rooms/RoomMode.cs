@@ -18,6 +18,9 @@ public interface IMediaServerStatus
 
     /// <summary>IsUp is true while the SFU can take rooms.</summary>
     bool IsUp { get; }
+
+    /// <summary>IsHeld is true while room <paramref name="roomId"/> may not move to the SFU (its last moves failed: a latch with backoff).</summary>
+    bool IsHeld(string roomId);
 }
 
 /// <summary>NoMediaServer is the status when no SFU is configured.</summary>
@@ -26,4 +29,6 @@ internal sealed class NoMediaServer : IMediaServerStatus
     public bool IsConfigured => false;
 
     public bool IsUp => false;
+
+    public bool IsHeld(string roomId) => false;
 }

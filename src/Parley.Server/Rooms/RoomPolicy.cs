@@ -30,7 +30,7 @@ public sealed class RoomPolicy(IOptions<SignalingOptions> signaling, IOptions<Sf
     /// Admit decides a join into a room of <paramref name="count"/> members in <paramref name="mode"/>;
     /// <paramref name="membersSupportSfu"/> is true when every member's client can use the SFU.
     /// </summary>
-    public JoinDecision Admit(RoomMode mode, int count, bool joinerSupportsSfu, bool membersSupportSfu)
+    public JoinDecision Admit(string roomId, RoomMode mode, int count, bool joinerSupportsSfu, bool membersSupportSfu)
     {
         if (mode == RoomMode.Sfu)
         {
@@ -56,6 +56,14 @@ public sealed class RoomPolicy(IOptions<SignalingOptions> signaling, IOptions<Sf
             return JoinDecision.Refuse(JoinStatus.RoomFull,
                 $"This meeting is limited to {MeshLimit} participants for now: the media server that carries larger meetings is unavailable. Try again in a moment.");
         }
+        if (mediaServer.IsHeld(roomId))
+        {
+            // The room's last moves to the SFU failed: it stays a mesh for a while, as large as a mesh may be.
+            return count < _meshCap
+                ? JoinDecision.Admit(RoomMode.Mesh, switched: false)
+                : JoinDecision.Refuse(JoinStatus.RoomFull,
+                    $"This meeting is limited to {_meshCap} participants for now: moving it to the media server failed. Try again in a few minutes.");
+        }
         if (!joinerSupportsSfu)
         {
             return JoinDecision.Refuse(JoinStatus.SfuRequired,
@@ -68,6 +76,17 @@ public sealed class RoomPolicy(IOptions<SignalingOptions> signaling, IOptions<Sf
         }
         return JoinDecision.Admit(RoomMode.Sfu, switched: true);
     }
+
+    /// <summary>
+    /// MaySwitchUp is true when a mesh of <paramref name="count"/> should move to the SFU now without
+    /// a join (a retry after a failed move): it is larger than MeshMax, the SFU is up and not held
+    /// for the room, and every member's client can follow.
+    /// </summary>
+    public bool MaySwitchUp(string roomId, int count, bool membersSupportSfu) =>
+        count > MeshLimit && count < _sfuCap && mediaServer is { IsConfigured: true, IsUp: true } && !mediaServer.IsHeld(roomId) && membersSupportSfu;
+
+    /// <summary>MayReturnToMesh is true when an SFU room of <paramref name="count"/> is small enough to go back to a mesh (MeshMax − 1 or fewer).</summary>
+    public bool MayReturnToMesh(int count) => count <= MeshLimit - 1;
 
     /// <summary>MayFallBackToMesh is true when a room of <paramref name="count"/> that lost its SFU can carry on as a mesh.</summary>
     public bool MayFallBackToMesh(int count) => count <= _meshCap;

@@ -10,7 +10,7 @@ namespace Parley.Sfu;
 /// policy whether the SFU can take rooms.
 /// </summary>
 internal sealed class JanusConnection(IOptions<SfuOptions> options, TimeProvider time, ILoggerFactory loggers, SfuMetrics metrics)
-    : IHostedService, IMediaServerStatus, IAsyncDisposable
+    : IHostedService, IAsyncDisposable
 {
     private JanusGateway? _gateway;
 
@@ -51,7 +51,7 @@ internal sealed class JanusConnection(IOptions<SfuOptions> options, TimeProvider
 }
 
 /// <summary>SfuRuntime is what every SFU room shares: settings, the Janus link, the way to the participants, and one control handle per Janus session.</summary>
-internal sealed class SfuRuntime(IOptions<SfuOptions> options, JanusConnection connection, ISfuSignals signals, TimeProvider time, ILoggerFactory loggers)
+internal sealed class SfuRuntime(IOptions<SfuOptions> options, JanusConnection connection, ISfuSignals signals, RoomPolicy policy, TimeProvider time, ILoggerFactory loggers)
 {
     private readonly Lock _gate = new();
     private (JanusSession Session, Task<JanusHandle> Handle)? _control;
@@ -61,6 +61,8 @@ internal sealed class SfuRuntime(IOptions<SfuOptions> options, JanusConnection c
     public JanusConnection Connection { get; } = connection;
 
     public ISfuSignals Signals { get; } = signals;
+
+    public RoomPolicy Policy { get; } = policy;
 
     public TimeProvider Time { get; } = time;
 

@@ -10,6 +10,14 @@ public enum SfuPc
     Subscribe,
 }
 
+/// <summary>SfuVideo is the layer of a participant's video a subscriber gets: the highest, the lowest, or none (paused).</summary>
+public enum SfuVideo
+{
+    High,
+    Low,
+    Off,
+}
+
 /// <summary>SfuTrackInfo says which participant's media one m-line (<paramref name="Mid"/>) of a subscribe connection carries.</summary>
 public readonly record struct SfuTrackInfo(string Mid, string ParticipantId, string Kind);
 
@@ -53,6 +61,12 @@ public interface ISfuSignals
     /// <summary>StatusAsync tells the whole room the media server was lost (<paramref name="up"/> false) or is back.</summary>
     ValueTask StatusAsync(string roomId, bool up, string? message, CancellationToken cancellationToken);
 
-    /// <summary>FallBackToMeshAsync moves the room back to a mesh if it is small enough, telling everyone why; false if it stays on the SFU.</summary>
-    ValueTask<bool> FallBackToMeshAsync(string roomId, string reason, CancellationToken cancellationToken);
+    /// <summary>
+    /// ChangeModeAsync moves the room to <paramref name="mode"/> with a new epoch if the room policy
+    /// allows it now, telling everyone (with <paramref name="reason"/> in words, when there is one).
+    /// </summary>
+    ValueTask<Rooms.ModeChange> ChangeModeAsync(string roomId, Rooms.RoomMode mode, string? reason, CancellationToken cancellationToken);
+
+    /// <summary>SwitchDoneAsync tells a participant the switch of <paramref name="epoch"/> is over: it keeps the old path only to <paramref name="keep"/>.</summary>
+    ValueTask SwitchDoneAsync(string roomId, string participantId, int epoch, IReadOnlyList<string> keep, CancellationToken cancellationToken);
 }

@@ -11,71 +11,146 @@ namespace Parley.Sfu;
 /// falls back to a mesh, a larger one waits) and coming back (rooms rebuilt, everyone asked to
 /// publish again).
 /// </summary>
-internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, SfuMetrics metrics) : IHostedService, IDisposable
+internal sealed class SfuCoordinator : IHostedService, IDisposable
 {
     private readonly ConcurrentDictionary<string, SfuRoom> _rooms = new(StringComparer.Ordinal);
     private readonly Lock _creating = new();
     private readonly SemaphoreSlim _transitions = new(1, 1);
+    private readonly SfuRuntime _runtime;
+    private readonly IRoomRouter _router;
+    private readonly SfuMetrics _metrics;
+    private readonly RoomSwitcher _switcher;
 
-    public bool IsConfigured => runtime.Connection.IsConfigured;
+    public SfuCoordinator(SfuRuntime runtime, IRoomRouter router, SfuMetrics metrics, SfuAvailability availability)
+    {
+        _runtime = runtime;
+        _router = router;
+        _metrics = metrics;
+        _switcher = new RoomSwitcher(runtime, router, availability, metrics, StartRoomAsync);
+        _switcher.Completed += OnSwitchCompletedAsync;
+    }
+
+    public bool IsConfigured => _runtime.Connection.IsConfigured;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        runtime.Connection.Up += session => _ = Task.Run(() => OnUpAsync(session), CancellationToken.None);
-        runtime.Connection.Down += why => _ = Task.Run(() => OnDownAsync(why), CancellationToken.None);
-        metrics.Publishers = () => _rooms.Values.Sum(r => r.Publishers);
-        metrics.Subscriptions = () => _rooms.Values.Sum(r => r.Subscriptions);
+        _runtime.Connection.Up += session => _ = Task.Run(() => OnUpAsync(session), CancellationToken.None);
+        _runtime.Connection.Down += why => _ = Task.Run(() => OnDownAsync(why), CancellationToken.None);
+        _metrics.Publishers = () => _rooms.Values.Sum(r => r.Publishers);
+        _metrics.Subscriptions = () => _rooms.Values.Sum(r => r.Subscriptions);
+        _metrics.Layers = () => _rooms.Values.Aggregate((High: 0, Low: 0, Off: 0), static (sum, r) => (sum.High + r.Layers.High, sum.Low + r.Layers.Low, sum.Off + r.Layers.Off));
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public void Dispose() => _transitions.Dispose();
-
-    /// <summary>MemberJoinedAsync: a participant is in an SFU room (it joined one, or its join moved the room there).</summary>
-    public async ValueTask MemberJoinedAsync(string roomId, string participantId, bool switched)
+    public void Dispose()
     {
-        if (await RoomAsync(roomId) is not { } room)
+        _switcher.Dispose();
+        _transitions.Dispose();
+    }
+
+    /// <summary>
+    /// MemberJoinedAsync: a participant is in an SFU room (it joined one, or its join moved the room
+    /// there, away from the mesh of <paramref name="meshMembers"/>).
+    /// </summary>
+    public async ValueTask MemberJoinedAsync(string roomId, string participantId, JoinResult joined, IReadOnlyList<string> meshMembers)
+    {
+        if (joined.Mode != RoomMode.Sfu || await RoomAsync(roomId) is not { } room)
         {
             return;
         }
         await room.AddMemberAsync(participantId);
-        if (switched && runtime.Connection.IsUp)
+        _switcher.Joined(roomId, joined.Count);
+        if (joined.Switched)
         {
+            _switcher.Begin(roomId, RoomMode.Sfu, joined.Epoch, meshMembers);
             // Make the Janus room now: the members' offers are on their way.
-            try
+            await StartRoomAsync(roomId);
+        }
+    }
+
+    /// <summary>SwitchReadyAsync records a participant's <c>switch-ready</c>.</summary>
+    public ValueTask SwitchReadyAsync(string roomId, string participantId, int epoch, IReadOnlyList<string> missing) =>
+        _switcher.ReadyAsync(roomId, participantId, epoch, missing);
+
+    // StartRoomAsync makes the room's Janus room; a room that cannot have one fails its move.
+    private async Task StartRoomAsync(string roomId)
+    {
+        try
+        {
+            if (!_runtime.Connection.IsUp || await RoomAsync(roomId) is not { } room)
             {
-                await room.StartAsync();
+                throw new JanusUnavailableException("Janus is not connected.");
             }
-            catch (Exception e) when (e is JanusException or JanusUnavailableException or TimeoutException or SfuRequestException)
+            await room.StartAsync();
+        }
+        catch (Exception e) when (e is JanusException or JanusUnavailableException or TimeoutException or SfuRequestException)
+        {
+            SfuLog.EventFailed(_runtime.Logger, roomId, e.Message);
+            if (_switcher.InProgress(roomId, RoomMode.Sfu))
             {
-                SfuLog.EventFailed(runtime.Logger, roomId, e.Message);
+                await _switcher.FailUpAsync(roomId, "The media server could not take this meeting just now, so it continues peer to peer.");
             }
         }
     }
 
-    /// <summary>MemberLeftAsync: a participant left a room that was on the SFU; the last one out closes the Janus room.</summary>
-    public async ValueTask MemberLeftAsync(string roomId, string participantId)
+    // OnSwitchCompletedAsync: after a switch back to a mesh, whoever no longer needs the SFU leaves it; the last one closes the Janus room.
+    private async Task OnSwitchCompletedAsync(string roomId, RoomMode to, IReadOnlyList<string> closed)
     {
-        if (!_rooms.TryGetValue(roomId, out var room))
+        if (to != RoomMode.Mesh || !_rooms.TryGetValue(roomId, out var room))
         {
             return;
         }
-        if (await room.RemoveMemberAsync(participantId))
+        foreach (var id in closed)
         {
-            _rooms.TryRemove(new KeyValuePair<string, SfuRoom>(roomId, room));
+            if (await RemoveAsync(room, id))
+            {
+                _rooms.TryRemove(new KeyValuePair<string, SfuRoom>(roomId, room));
+                return;
+            }
         }
-        else if (IsConfigured && !runtime.Connection.IsUp
-                 && await runtime.Signals.FallBackToMeshAsync(roomId, "The media server is still unavailable, and this call is now small enough to continue peer to peer.", CancellationToken.None))
+    }
+
+    /// <summary>MemberLeftAsync: a participant left; the last one out of an SFU room closes the Janus room, and a small SFU room heads back to a mesh.</summary>
+    public async ValueTask MemberLeftAsync(string roomId, string participantId, LeaveResult left)
+    {
+        if (_rooms.TryGetValue(roomId, out var room))
         {
-            // The room waited for Janus; now it is small enough for a mesh.
-            await room.CloseWithoutJanusAsync();
-            _rooms.TryRemove(new KeyValuePair<string, SfuRoom>(roomId, room));
+            if (await RemoveAsync(room, participantId))
+            {
+                _rooms.TryRemove(new KeyValuePair<string, SfuRoom>(roomId, room));
+            }
+            else if (IsConfigured && !_runtime.Connection.IsUp
+                     && await _switcher.FallBackAsync(roomId, "The media server is still unavailable, and this call is now small enough to continue peer to peer."))
+            {
+                // The room waited for Janus; now it is small enough for a mesh.
+                await room.CloseWithoutJanusAsync();
+                _rooms.TryRemove(new KeyValuePair<string, SfuRoom>(roomId, room));
+            }
+        }
+        await _switcher.LeftAsync(roomId, participantId, left);
+    }
+
+    // RemoveAsync takes a member out of an SFU room; true when the room is now closed (or already was).
+    private static async Task<bool> RemoveAsync(SfuRoom room, string participantId)
+    {
+        if (room.IsClosed)
+        {
+            return true;
+        }
+        try
+        {
+            return await room.RemoveMemberAsync(participantId);
+        }
+        catch (SfuRequestException)
+        {
+            return true;
         }
     }
 
     /// <summary>IsUp is true while the media server can take requests.</summary>
-    public bool IsUp => runtime.Connection.IsUp;
+    public bool IsUp => _runtime.Connection.IsUp;
 
     /// <summary>PublishAsync answers a participant's offer for its publish connection.</summary>
     public async ValueTask<(string? Answer, SfuError? Error)> PublishAsync(string roomId, string participantId, string sdp, bool fresh)
@@ -113,6 +188,43 @@ internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, Sfu
         }
     }
 
+    /// <summary>ViewAsync takes how a participant shows the others' video, to send each the layer that fits.</summary>
+    public async ValueTask<SfuError?> ViewAsync(string roomId, string participantId, IReadOnlyDictionary<string, SfuVideo> view)
+    {
+        var (room, error) = await ReadyRoomAsync(roomId);
+        if (room is null)
+        {
+            return error;
+        }
+        try
+        {
+            await room.ViewAsync(participantId, view);
+            return null;
+        }
+        catch (Exception e) when (Failure(e, "view") is { } failure)
+        {
+            return Refused(roomId, participantId, failure);
+        }
+    }
+
+    /// <summary>RestartAsync asks the media server for an ICE restart of a participant's subscribe connection.</summary>
+    public async ValueTask<SfuError?> RestartAsync(string roomId, string participantId)
+    {
+        var (room, error) = await ReadyRoomAsync(roomId);
+        if (room is null)
+        {
+            return error;
+        }
+        try
+        {
+            return await room.RestartAsync(participantId);
+        }
+        catch (Exception e) when (Failure(e, "restart") is { } failure)
+        {
+            return Refused(roomId, participantId, failure);
+        }
+    }
+
     /// <summary>TrickleAsync passes a participant's candidate to the media server.</summary>
     public async ValueTask<SfuError?> TrickleAsync(string roomId, string participantId, SfuPc pc, SfuCandidate? candidate)
     {
@@ -141,7 +253,7 @@ internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, Sfu
         {
             return (null, new SfuError(SfuErrorCodes.WrongMode, "This room is peer to peer (mode mesh): negotiate with each participant (offer, answer, candidate), not with the media server."));
         }
-        if (!runtime.Connection.IsUp)
+        if (!_runtime.Connection.IsUp)
         {
             return (null, new SfuError(SfuErrorCodes.Unavailable, "The media server is unavailable just now; Parley is reconnecting to it."));
         }
@@ -149,14 +261,15 @@ internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, Sfu
     }
 
     // RoomAsync is the room's SfuRoom, made on first need while the router has the room on the
-    // SFU, with the members the router has (adding a member twice is harmless).
+    // SFU, with the members the router has (adding a member twice is harmless). It lives on while
+    // a switch back to a mesh still needs it, whatever the room's mode.
     private async ValueTask<SfuRoom?> RoomAsync(string roomId)
     {
         if (_rooms.TryGetValue(roomId, out var existing) && !existing.IsClosed)
         {
             return existing;
         }
-        if (await router.GetAsync(roomId, CancellationToken.None) is not { Mode: RoomMode.Sfu } snapshot)
+        if (await _router.GetAsync(roomId, CancellationToken.None) is not { Mode: RoomMode.Sfu } snapshot)
         {
             return null;
         }
@@ -167,7 +280,7 @@ internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, Sfu
             {
                 return existing;
             }
-            room = new SfuRoom(roomId, runtime);
+            room = new SfuRoom(roomId, _runtime);
             _rooms[roomId] = room;
         }
         foreach (var member in snapshot.Members)
@@ -188,7 +301,7 @@ internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, Sfu
 
     private SfuError Refused(string roomId, string participantId, SfuError error)
     {
-        SfuLog.Refused(runtime.Logger, roomId, participantId, error.Code, error.Message);
+        SfuLog.Refused(_runtime.Logger, roomId, participantId, error.Code, error.Message);
         return error;
     }
 
@@ -199,17 +312,17 @@ internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, Sfu
         {
             var stale = await DestroyLeftoversAsync(session);
             var rooms = _rooms.Values.Where(r => !r.IsClosed).ToArray();
-            SfuLog.JanusUp(runtime.Logger, rooms.Length, stale);
+            SfuLog.JanusUp(_runtime.Logger, rooms.Length, stale);
             foreach (var room in rooms)
             {
                 try
                 {
                     await room.StartAsync();
-                    await runtime.Signals.StatusAsync(room.Id, up: true, "The media server is back: reconnecting your media.", CancellationToken.None);
+                    await _runtime.Signals.StatusAsync(room.Id, up: true, "The media server is back: reconnecting your media.", CancellationToken.None);
                 }
                 catch (Exception e) when (Failure(e, "rebuild") is { } failure)
                 {
-                    SfuLog.EventFailed(runtime.Logger, room.Id, failure.Message);
+                    SfuLog.EventFailed(_runtime.Logger, room.Id, failure.Message);
                 }
             }
         }
@@ -217,7 +330,7 @@ internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, Sfu
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            SfuLog.TransitionFailed(runtime.Logger, e);
+            SfuLog.TransitionFailed(_runtime.Logger, e);
         }
         finally
         {
@@ -229,8 +342,8 @@ internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, Sfu
     // Parley left: dynamic rooms outlive the session that made them (janus-sfu.md §0).
     private async Task<int> DestroyLeftoversAsync(JanusSession session)
     {
-        var control = await runtime.ControlHandleAsync(session);
-        var list = await control.MessageAsync(VideoRoom.List(runtime.Options.AdminKey!), null, CancellationToken.None);
+        var control = await _runtime.ControlHandleAsync(session);
+        var list = await control.MessageAsync(VideoRoom.List(_runtime.Options.AdminKey!), null, CancellationToken.None);
         var ours = _rooms.Values.Select(r => r.JanusRoomId).ToHashSet();
         var destroyed = 0;
         foreach (var (id, description) in VideoRoom.Rooms(list.Data))
@@ -244,7 +357,7 @@ internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, Sfu
                 }
                 catch (JanusException e)
                 {
-                    SfuLog.CleanupFailed(runtime.Logger, description, e.Message);
+                    SfuLog.CleanupFailed(_runtime.Logger, description, e.Message);
                 }
             }
         }
@@ -261,7 +374,7 @@ internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, Sfu
             foreach (var room in _rooms.Values.Where(r => !r.IsClosed).ToArray())
             {
                 await room.LostJanusAsync();
-                if (await runtime.Signals.FallBackToMeshAsync(room.Id, "The media server is unavailable, so this call continues peer to peer.", CancellationToken.None))
+                if (await _switcher.FallBackAsync(room.Id, "The media server is unavailable, so this call continues peer to peer."))
                 {
                     await room.CloseWithoutJanusAsync();
                     _rooms.TryRemove(new KeyValuePair<string, SfuRoom>(room.Id, room));
@@ -269,19 +382,19 @@ internal sealed class SfuCoordinator(SfuRuntime runtime, IRoomRouter router, Sfu
                 }
                 else
                 {
-                    await runtime.Signals.StatusAsync(room.Id, up: false,
+                    await _runtime.Signals.StatusAsync(room.Id, up: false,
                         "The media server is unavailable. This meeting is too large to continue peer to peer; it resumes as soon as the media server is back.",
                         CancellationToken.None);
                     waiting++;
                 }
             }
-            SfuLog.JanusDown(runtime.Logger, why, fallen, waiting);
+            SfuLog.JanusDown(_runtime.Logger, why, fallen, waiting);
         }
 #pragma warning disable CA1031 // A failed transition is logged; the next one starts afresh.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            SfuLog.TransitionFailed(runtime.Logger, e);
+            SfuLog.TransitionFailed(_runtime.Logger, e);
         }
         finally
         {

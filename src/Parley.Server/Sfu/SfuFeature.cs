@@ -20,7 +20,8 @@ public static class SfuFeature
         services.AddSingleton<IValidateOptions<SfuOptions>, SfuOptionsRules>();
         services.AddSingleton<SfuMetrics>();
         services.AddSingleton<JanusConnection>();
-        services.Replace(ServiceDescriptor.Singleton<IMediaServerStatus>(static s => s.GetRequiredService<JanusConnection>()));
+        services.AddSingleton<SfuAvailability>();
+        services.Replace(ServiceDescriptor.Singleton<IMediaServerStatus>(static s => s.GetRequiredService<SfuAvailability>()));
         services.AddSingleton<SfuRuntime>();
         services.AddSingleton<SfuCoordinator>();
         // The coordinator listens before the connection first comes up.

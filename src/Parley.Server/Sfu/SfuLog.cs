@@ -29,4 +29,16 @@ internal static partial class SfuLog
 
     [LoggerMessage(209, LogLevel.Error, "Handling Janus coming up or down failed")]
     public static partial void TransitionFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(210, LogLevel.Information, "Room {Room} switching {Direction} (epoch {Epoch}); {Members} members to report")]
+    public static partial void SwitchBegun(ILogger logger, string room, string direction, int epoch, int members);
+
+    [LoggerMessage(211, LogLevel.Information, "Room {Room} switched {Direction} (epoch {Epoch}): {Outcome} in {Took} (deadline: {Deadline})")]
+    public static partial void SwitchDone(ILogger logger, string room, string direction, int epoch, string outcome, TimeSpan took, bool deadline);
+
+    [LoggerMessage(213, LogLevel.Information, "SFU room {Room}: the downlink of peer {PeerId} is slow; its video steps down a layer")]
+    public static partial void SlowLink(ILogger logger, string room, string peerId);
+
+    [LoggerMessage(212, LogLevel.Warning, "Room {Room} could not move to the SFU ({Why}); it stays a mesh, held for {Hold}")]
+    public static partial void SwitchFailed(ILogger logger, string room, string why, TimeSpan hold);
 }

@@ -42,6 +42,14 @@ public sealed class SfuOptions
     [Range(64_000, 50_000_000)]
     public int MaxBitrate { get; set; } = 1_500_000;
 
+    /// <summary>How long an SFU room must have held at MeshMax − 1 or fewer before it goes back to a mesh; a join restarts the wait. Default 10 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan MeshReturnDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a switch between mesh and SFU may take: then the old path closes for every pair whose new path works. Default 10 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
+    public TimeSpan SwitchTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>IsEnabled is true when a Janus URL is set.</summary>
     public bool IsEnabled => !string.IsNullOrWhiteSpace(JanusUrl);
 }

@@ -29,6 +29,10 @@ internal sealed class SfuRoom
     private long _janusRoom;
     private long _nextFeed = ObserverFeed + 1;
     private bool _closed;
+    private bool _reconcileScheduled;
+
+    /// <summary>ReconcileBurst is how long new publishers are gathered before the subscribers are updated.</summary>
+    private static readonly TimeSpan ReconcileBurst = TimeSpan.FromMilliseconds(250);
 
     public SfuRoom(string id, SfuRuntime runtime)
     {
@@ -49,6 +53,9 @@ internal sealed class SfuRoom
     public int Publishers { get; private set; }
 
     public int Subscriptions { get; private set; }
+
+    /// <summary>Layers counts the video streams its subscribers get now, by layer.</summary>
+    public (int High, int Low, int Off) Layers { get; private set; }
 
     /// <summary>AddMemberAsync makes <paramref name="participantId"/> a member (again, harmlessly) and subscribes it to whoever publishes.</summary>
     public Task AddMemberAsync(string participantId) => InvokeAsync(async () =>
@@ -149,7 +156,16 @@ internal sealed class SfuRoom
         await handle.MessageAsync(VideoRoom.Start(), new Jsep("answer", sdp), CancellationToken.None);
         member.AwaitingAnswer = false;
         member.SubscriberCandidates = 0;
-        await ReconcileAsync(member);
+        await ApplyLayersAsync(member);
+        if (member.RestartPending)
+        {
+            member.RestartPending = false;
+            await RestartSubscriberAsync(member);
+        }
+        else
+        {
+            await ReconcileAsync(member);
+        }
         return null;
     });
 
@@ -170,6 +186,33 @@ internal sealed class SfuRoom
             return new SfuError(SfuErrorCodes.BadRequest, $"Too many candidates: at most {MaxCandidates} per connection and negotiation. This one was dropped.");
         }
         await handle.TrickleAsync(VideoRoom.TrickleBody(candidate), CancellationToken.None);
+        return null;
+    });
+
+    /// <summary>ViewAsync takes how a member shows each remote participant's video, and sends it the layer that fits (or none).</summary>
+    public Task<bool> ViewAsync(string participantId, IReadOnlyDictionary<string, SfuVideo> view) => InvokeAsync(async () =>
+    {
+        var member = MemberOf(participantId);
+        member.View = new Dictionary<string, SfuVideo>(view, StringComparer.Ordinal);
+        await ApplyLayersAsync(member);
+        return true;
+    });
+
+    /// <summary>RestartAsync asks Janus for an ICE-restart offer on a member's subscribe connection (never a browser offer there).</summary>
+    public Task<SfuError?> RestartAsync(string participantId) => InvokeAsync<SfuError?>(async () =>
+    {
+        var member = MemberOf(participantId);
+        if (member.Subscriber is null)
+        {
+            return new SfuError(SfuErrorCodes.BadRequest, "No subscribe connection to restart.");
+        }
+        if (member.AwaitingAnswer || member.OfferPending)
+        {
+            // Janus folds a restart into an offer still out and answers nothing: ask after the answer.
+            member.RestartPending = true;
+            return null;
+        }
+        await RestartSubscriberAsync(member);
         return null;
     });
 
@@ -264,12 +307,19 @@ internal sealed class SfuRoom
                 added |= _active.Add(feed);
             }
         }
-        if (added)
+        if (added && !_reconcileScheduled)
         {
-            foreach (var member in _members.Values)
+            // Publishers come in bursts (everyone publishes at a switch): gather a burst into one
+            // renegotiation per subscriber instead of one per publisher.
+            _reconcileScheduled = true;
+            _ = Task.Delay(ReconcileBurst, _runtime.Time).ContinueWith(_ => Post(async () =>
             {
-                await ReconcileAsync(member);
-            }
+                _reconcileScheduled = false;
+                foreach (var member in _members.Values)
+                {
+                    await ReconcileAsync(member);
+                }
+            }), TaskScheduler.Default);
         }
         if (VideoRoom.Gone(data) is { } gone)
         {
@@ -335,6 +385,9 @@ internal sealed class SfuRoom
                 break;
             case JanusEventKind.Trickle:
                 await _runtime.Signals.CandidateAsync(Id, member.Id, SfuPc.Subscribe, VideoRoom.Candidate(e.Message), CancellationToken.None);
+                break;
+            case JanusEventKind.SlowLink:
+                await OnSlowLinkAsync(member);
                 break;
             case JanusEventKind.Hangup:
                 await EndSubscriberAsync(member, "The media server lost your incoming connection; reconnecting.");
@@ -416,6 +469,72 @@ internal sealed class SfuRoom
         }
     }
 
+    private async Task RestartSubscriberAsync(Member member)
+    {
+        var reply = await member.Subscriber!.MessageAsync(VideoRoom.Restart(), null, CancellationToken.None);
+        if (reply.Jsep is { Type: "offer", Sdp: var sdp })
+        {
+            await OfferAsync(member, reply.Data, sdp, fresh: false);
+        }
+    }
+
+    // ApplyLayersAsync sends Janus, in one configure, each video m-line's layer that differs from
+    // what it sends now: what the member's view asks, one step down while its downlink is poor.
+    private async Task ApplyLayersAsync(Member member)
+    {
+        if (member.Subscriber is not { } handle || member.AwaitingAnswer)
+        {
+            return;
+        }
+        var slow = member.SlowUntil > _runtime.Time.GetTimestamp();
+        var changes = new List<(string Mid, SfuVideo Video)>();
+        foreach (var (mid, track) in member.Mids)
+        {
+            if (track.Kind != "video")
+            {
+                continue;
+            }
+            var wanted = member.View.TryGetValue(track.ParticipantId, out var v) ? v : SfuVideo.High;
+            if (slow && wanted == SfuVideo.High)
+            {
+                wanted = SfuVideo.Low;
+            }
+            var current = member.Applied.TryGetValue(mid, out var applied) ? applied : SfuVideo.High;
+            if (current != wanted)
+            {
+                changes.Add((mid, wanted));
+            }
+        }
+        if (changes.Count == 0)
+        {
+            return;
+        }
+        await handle.MessageAsync(VideoRoom.Layers(changes), null, CancellationToken.None);
+        foreach (var (mid, video) in changes)
+        {
+            member.Applied[mid] = video;
+        }
+        Count();
+    }
+
+    // OnSlowLinkAsync: Janus sees a member's downlink lose packets: its video steps down a layer,
+    // and comes back up only after SlowHold without another complaint.
+    private async Task OnSlowLinkAsync(Member member)
+    {
+        var wasSlow = member.SlowUntil > _runtime.Time.GetTimestamp();
+        member.SlowUntil = _runtime.Time.GetTimestamp() + (long)(SlowHold.TotalSeconds * _runtime.Time.TimestampFrequency);
+        if (!wasSlow)
+        {
+            SfuLog.SlowLink(_runtime.Logger, Id, member.Id);
+            await ApplyLayersAsync(member);
+        }
+        var check = SlowHold + TimeSpan.FromMilliseconds(100);
+        _ = Task.Delay(check, _runtime.Time).ContinueWith(_ => Post(() => ApplyLayersAsync(member)), TaskScheduler.Default);
+    }
+
+    /// <summary>SlowHold is how long a subscriber's video stays a layer down after Janus last reported its link slow.</summary>
+    public static readonly TimeSpan SlowHold = TimeSpan.FromSeconds(10);
+
     private HashSet<long> Desired(Member member)
     {
         var desired = new HashSet<long>();
@@ -435,14 +554,28 @@ internal sealed class SfuRoom
         {
             return;
         }
-        var streams = new List<SfuTrackInfo>();
-        foreach (var (mid, feed, kind) in VideoRoom.Streams(data))
+        if (data.ValueKind == JsonValueKind.Object && data.TryGetProperty("streams", out _))
         {
-            if (_owners.TryGetValue(feed, out var owner))
+            // A reply without streams (an ICE restart's) changes no m-line: the mapping stays.
+            var mids = new Dictionary<string, SfuTrackInfo>(StringComparer.Ordinal);
+            foreach (var (mid, feed, kind) in VideoRoom.Streams(data))
             {
-                streams.Add(new SfuTrackInfo(mid, owner, kind));
+                if (_owners.TryGetValue(feed, out var owner))
+                {
+                    mids[mid] = new SfuTrackInfo(mid, owner, kind);
+                }
             }
+            foreach (var mid in member.Applied.Keys.ToArray())
+            {
+                if (!mids.TryGetValue(mid, out var now) || !member.Mids.TryGetValue(mid, out var before) || now.ParticipantId != before.ParticipantId)
+                {
+                    // A new or reused m-line starts at Janus's default (the highest layer, sending).
+                    member.Applied.Remove(mid);
+                }
+            }
+            member.Mids = mids;
         }
+        var streams = member.Mids.Values.ToList();
         member.AwaitingAnswer = true;
         member.OfferPending = false;
         await _runtime.Signals.OfferAsync(Id, member.Id, VideoRoom.Scrub(sdp), streams, fresh, CancellationToken.None);
@@ -497,13 +630,26 @@ internal sealed class SfuRoom
     {
         var publishers = 0;
         var subscriptions = 0;
+        Span<int> layers = stackalloc int[3];
         foreach (var member in _members.Values)
         {
             publishers += member.Publisher is null ? 0 : 1;
             subscriptions += member.Subscriber is null ? 0 : member.Feeds.Count;
+            if (member.Subscriber is null)
+            {
+                continue;
+            }
+            foreach (var (mid, track) in member.Mids)
+            {
+                if (track.Kind == "video")
+                {
+                    layers[(int)(member.Applied.TryGetValue(mid, out var v) ? v : SfuVideo.High)]++;
+                }
+            }
         }
         Publishers = publishers;
         Subscriptions = subscriptions;
+        Layers = (layers[(int)SfuVideo.High], layers[(int)SfuVideo.Low], layers[(int)SfuVideo.Off]);
     }
 
     private Task<T> InvokeAsync<T>(Func<Task<T>> work)
@@ -573,10 +719,26 @@ internal sealed class SfuRoom
 
         public int Retries { get; set; }
 
+        /// <summary>Mids maps the subscribe connection's m-lines to whose media they carry.</summary>
+        public Dictionary<string, SfuTrackInfo> Mids { get; set; } = new(StringComparer.Ordinal);
+
+        /// <summary>View is how the member shows each participant's video; Applied is the layer each video m-line gets now.</summary>
+        public Dictionary<string, SfuVideo> View { get; set; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, SfuVideo> Applied { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>SlowUntil is the timestamp until which the member's downlink counts as poor.</summary>
+        public long SlowUntil { get; set; }
+
+        public bool RestartPending { get; set; }
+
         public void ResetSubscriber()
         {
             Subscriber = null;
             Feeds = [];
+            Mids = new(StringComparer.Ordinal);
+            Applied.Clear();
+            RestartPending = false;
             AwaitingAnswer = false;
             OfferPending = false;
             SubscriberCandidates = 0;

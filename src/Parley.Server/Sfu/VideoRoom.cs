@@ -86,6 +86,28 @@ internal static class VideoRoom
 
     public static JsonObject Start() => new() { ["request"] = "start" };
 
+    /// <summary>Restart asks for an ICE-restart offer on a subscriber.</summary>
+    public static JsonObject Restart() => new() { ["request"] = "configure", ["restart"] = true };
+
+    /// <summary>
+    /// Layers sets, per video m-line of a subscriber, the simulcast layer it relays (substream 2:
+    /// the highest, 0: the lowest; Janus takes the nearest one a publisher has) or pauses it.
+    /// </summary>
+    public static JsonObject Layers(IEnumerable<(string Mid, SfuVideo Video)> layers)
+    {
+        var streams = new JsonArray();
+        foreach (var (mid, video) in layers)
+        {
+            var stream = new JsonObject { ["mid"] = mid, ["send"] = video != SfuVideo.Off };
+            if (video != SfuVideo.Off)
+            {
+                stream["substream"] = video == SfuVideo.High ? 2 : 0;
+            }
+            streams.Add(stream);
+        }
+        return new JsonObject { ["request"] = "configure", ["streams"] = streams };
+    }
+
     public static JsonObject Leave() => new() { ["request"] = "leave" };
 
     /// <summary>Kind is the answer's <c>videoroom</c> field: joined, attached, updated, updating, event, ...</summary>

@@ -17,6 +17,9 @@ internal enum MessageKind
     SfuOffer,
     SfuAnswer,
     SfuCandidate,
+    SwitchReady,
+    SfuView,
+    SfuRestart,
 }
 
 /// <summary>EnvelopeProblem is why a message could not even be dispatched.</summary>
@@ -114,6 +117,9 @@ internal static class Envelope
         if (reader.ValueTextEquals("sfu-candidate"u8)) { return MessageKind.SfuCandidate; }
         if (reader.ValueTextEquals("sfu-offer"u8)) { return MessageKind.SfuOffer; }
         if (reader.ValueTextEquals("sfu-answer"u8)) { return MessageKind.SfuAnswer; }
+        if (reader.ValueTextEquals("sfu-view"u8)) { return MessageKind.SfuView; }
+        if (reader.ValueTextEquals("switch-ready"u8)) { return MessageKind.SwitchReady; }
+        if (reader.ValueTextEquals("sfu-restart"u8)) { return MessageKind.SfuRestart; }
         type = reader.GetString();
         return MessageKind.Unknown;
     }

@@ -21,7 +21,8 @@ public sealed record JoinedMessage(
     IReadOnlyList<PeerInfo> Peers,
     IReadOnlyList<IceServer> IceServers,
     string IceTransportPolicy,
-    string Mode = "mesh")
+    string Mode = "mesh",
+    int Epoch = 0)
 {
     [JsonPropertyOrder(-1)] public string Type => "joined";
 }
@@ -85,10 +86,40 @@ public sealed record StateMessage(bool? Audio, bool? Video, bool? Screen, bool? 
     [JsonPropertyOrder(-1)] public string Type => "state";
 }
 
-/// <summary>mode, S→C: the room's media now goes peer to peer (<c>mesh</c>) or through the media server (<c>sfu</c>).</summary>
-public sealed record ModeMessage(string Mode, string? Reason = null)
+/// <summary>
+/// mode, S→C: the room's media now goes peer to peer (<c>mesh</c>) or through the media server
+/// (<c>sfu</c>); <c>epoch</c> numbers the room's switches, so a late message of an earlier one is ignored.
+/// </summary>
+public sealed record ModeMessage(string Mode, int Epoch, string? Reason = null)
 {
     [JsonPropertyOrder(-1)] public string Type => "mode";
+}
+
+/// <summary>switch-ready, C→S: the client receives everyone on the new path but <c>missing</c> (its deadline passed for them).</summary>
+public sealed record SwitchReadyMessage(int? Epoch, IReadOnlyList<string>? Missing = null)
+{
+    [JsonPropertyOrder(-1)] public string Type => "switch-ready";
+}
+
+/// <summary>switch-done, S→C: the switch of <c>epoch</c> is over: close the old path to everyone but <c>keep</c>.</summary>
+public sealed record SwitchDoneMessage(int Epoch, IReadOnlyList<string> Keep)
+{
+    [JsonPropertyOrder(-1)] public string Type => "switch-done";
+}
+
+/// <summary>sfu-view, C→S: how large each remote participant's video is shown: the layer to send (<c>high</c>, <c>low</c>) or none (<c>off</c>).</summary>
+public sealed record SfuViewMessage(IReadOnlyList<SfuViewInfo>? Streams)
+{
+    [JsonPropertyOrder(-1)] public string Type => "sfu-view";
+}
+
+/// <summary>SfuViewInfo is one participant's video as a subscriber shows it.</summary>
+public sealed record SfuViewInfo(string? Peer, string? Video);
+
+/// <summary>sfu-restart, C→S: restart ICE on the subscribe connection (the server asks the media server for a restart offer).</summary>
+public sealed record SfuRestartMessage(string? Pc)
+{
+    [JsonPropertyOrder(-1)] public string Type => "sfu-restart";
 }
 
 /// <summary>sfu-offer, both ways: an SDP offer on one of the SFU connections (the client's on <c>publish</c>, the server's on <c>subscribe</c>).</summary>
@@ -190,6 +221,10 @@ public static class ErrorCodes
 [JsonSerializable(typeof(CandidateMessage))]
 [JsonSerializable(typeof(StateMessage))]
 [JsonSerializable(typeof(ModeMessage))]
+[JsonSerializable(typeof(SwitchReadyMessage))]
+[JsonSerializable(typeof(SwitchDoneMessage))]
+[JsonSerializable(typeof(SfuViewMessage))]
+[JsonSerializable(typeof(SfuRestartMessage))]
 [JsonSerializable(typeof(SfuOfferMessage))]
 [JsonSerializable(typeof(SfuAnswerMessage))]
 [JsonSerializable(typeof(SfuCandidateMessage))]

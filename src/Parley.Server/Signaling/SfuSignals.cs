@@ -36,11 +36,15 @@ internal sealed class SfuSignals(IRoomRouter router) : ISfuSignals
     public ValueTask StatusAsync(string roomId, bool up, string? message, CancellationToken cancellationToken) =>
         router.BroadcastAsync(roomId, StatusFrame(up, message), null, cancellationToken);
 
-    public async ValueTask<bool> FallBackToMeshAsync(string roomId, string reason, CancellationToken cancellationToken)
-    {
-        var change = await router.ChangeModeAsync(roomId, RoomMode.Mesh, Serialize(new ModeMessage(ModeName(RoomMode.Mesh), reason), Json.ModeMessage), cancellationToken);
-        return change.Changed;
-    }
+    public ValueTask<ModeChange> ChangeModeAsync(string roomId, RoomMode mode, string? reason, CancellationToken cancellationToken) =>
+        router.ChangeModeAsync(roomId, mode, (m, epoch) => ModeFrame(m, epoch, reason), cancellationToken);
+
+    public async ValueTask SwitchDoneAsync(string roomId, string participantId, int epoch, IReadOnlyList<string> keep, CancellationToken cancellationToken) =>
+        await router.SendAsync(roomId, participantId, Serialize(new SwitchDoneMessage(epoch, keep), Json.SwitchDoneMessage), null, cancellationToken);
+
+    /// <summary>ModeFrame is the <c>mode</c> message of a room's new epoch.</summary>
+    public static byte[] ModeFrame(RoomMode mode, int epoch, string? reason = null) =>
+        Serialize(new ModeMessage(ModeName(mode), epoch, reason), Json.ModeMessage);
 
     /// <summary>StatusFrame is the <c>sfu-status</c> message.</summary>
     public static byte[] StatusFrame(bool up, string? message) =>

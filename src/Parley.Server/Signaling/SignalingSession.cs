@@ -122,6 +122,9 @@ internal sealed partial class SignalingSession : IConnectionHandler
             MessageKind.SfuOffer => SfuOfferAsync(utf8, id, self, roomId),
             MessageKind.SfuAnswer => SfuAnswerAsync(utf8, id, self, roomId),
             MessageKind.SfuCandidate => SfuCandidateAsync(utf8, id, self, roomId),
+            MessageKind.SwitchReady => SwitchReadyAsync(utf8, id, self, roomId),
+            MessageKind.SfuView => SfuViewAsync(utf8, id, self, roomId),
+            MessageKind.SfuRestart => SfuRestartAsync(utf8, id, self, roomId),
             _ => throw new InvalidOperationException($"Unhandled message kind {kind}."),
         };
     }
@@ -212,8 +215,13 @@ internal sealed partial class SignalingSession : IConnectionHandler
         var roomId = join.Room!;
         var ice = _services.IceServers;
         var iceServers = ice.ForParticipant(self.Id);
+        string[] meshMembers = [];
         var result = await _services.Router.JoinAsync(roomId, self, (in JoinContext context) =>
         {
+            if (context.Switched)
+            {
+                meshMembers = [.. context.Peers.Select(static p => p.Id)];
+            }
             var list = new PeerInfo[context.Peers.Count];
             for (var i = 0; i < list.Length; i++)
             {
@@ -221,11 +229,11 @@ internal sealed partial class SignalingSession : IConnectionHandler
             }
             var selfInfo = new PeerInfo(self.Id, self.Name);
             var mode = SfuSignals.ModeName(context.Mode);
-            var joined = new JoinedMessage(roomId, selfInfo, list, iceServers, ice.TransportPolicy, mode);
+            var joined = new JoinedMessage(roomId, selfInfo, list, iceServers, ice.TransportPolicy, mode, context.Epoch);
             return new JoinFrameSet(
                 Serialize(joined, Json.JoinedMessage),
                 Serialize(new PeerJoinedMessage(selfInfo), Json.PeerJoinedMessage),
-                context.Switched ? Serialize(new ModeMessage(mode), Json.ModeMessage) : default);
+                context.Switched ? SfuSignals.ModeFrame(context.Mode, context.Epoch) : default);
         }, cancellationToken);
         if (result.Status != JoinStatus.Joined)
         {
@@ -241,7 +249,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
         SignalingLog.Joined(Logger, roomId, self.Id);
         if (result.Mode == RoomMode.Sfu && sfu is not null)
         {
-            await sfu.MemberJoinedAsync(roomId, self.Id, result.Switched);
+            await sfu.MemberJoinedAsync(roomId, self.Id, result, meshMembers);
             if (!sfu.IsUp)
             {
                 _connection.Send(SfuSignals.StatusFrame(up: false, "The media server is unavailable; this meeting resumes as soon as it is back."));
@@ -263,9 +271,9 @@ internal sealed partial class SignalingSession : IConnectionHandler
     private async ValueTask LeaveRoomAsync(string roomId, string participantId)
     {
         var left = await _services.Router.LeaveAsync(roomId, participantId, Serialize(new PeerLeftMessage(participantId), Json.PeerLeftMessage), CancellationToken.None);
-        if (left.WasMember && left.Mode == RoomMode.Sfu && _services.Sfu is { } sfu)
+        if (left.WasMember && _services.Sfu is { } sfu)
         {
-            await sfu.MemberLeftAsync(roomId, participantId);
+            await sfu.MemberLeftAsync(roomId, participantId, left);
         }
     }
 
@@ -396,6 +404,76 @@ internal sealed partial class SignalingSession : IConnectionHandler
         }
         _services.Metrics.Relayed("sfu-candidate");
     }
+
+    private async ValueTask SwitchReadyAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
+    {
+        if (!TryRead(utf8.Span, Json.SwitchReadyMessage, id, out var ready))
+        {
+            return;
+        }
+        if (ready.Epoch is not { } epoch || ready.Missing is { Count: > MaxListedPeers } || ready.Missing?.Any(static m => m is null) == true)
+        {
+            Reject(ErrorCodes.BadRequest, $"switch-ready needs a whole number \"epoch\" and \"missing\": at most {MaxListedPeers} participant ids.", id);
+            return;
+        }
+        if (_services.Sfu is { } sfu)
+        {
+            await sfu.SwitchReadyAsync(roomId, self.Id, epoch, ready.Missing ?? []);
+        }
+    }
+
+    private async ValueTask SfuViewAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
+    {
+        if (!TryRead(utf8.Span, Json.SfuViewMessage, id, out var view))
+        {
+            return;
+        }
+        if (view.Streams is not { Count: <= MaxListedPeers } streams)
+        {
+            Reject(ErrorCodes.BadRequest, $"sfu-view.streams must list at most {MaxListedPeers} participants.", id);
+            return;
+        }
+        var wanted = new Dictionary<string, SfuVideo>(StringComparer.Ordinal);
+        foreach (var stream in streams)
+        {
+            if (stream.Peer is not { } peer || !TryVideo(stream.Video, out var video))
+            {
+                Reject(ErrorCodes.BadRequest, "Each sfu-view stream needs a \"peer\" id and \"video\": \"high\", \"low\" or \"off\".", id);
+                return;
+            }
+            wanted[peer] = video;
+        }
+        if (SfuFor(id) is { } sfu && await sfu.ViewAsync(roomId, self.Id, wanted) is { } e)
+        {
+            Reject(e.Code, e.Message, id);
+        }
+    }
+
+    private async ValueTask SfuRestartAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
+    {
+        if (!TryRead(utf8.Span, Json.SfuRestartMessage, id, out var restart) || !TrySfuPc(restart.Pc, id, out var pc))
+        {
+            return;
+        }
+        if (pc != SfuPc.Subscribe)
+        {
+            Reject(ErrorCodes.BadRequest, "Restart the publish connection yourself: send an sfu-offer made with iceRestart.", id);
+            return;
+        }
+        if (SfuFor(id) is { } sfu && await sfu.RestartAsync(roomId, self.Id) is { } e)
+        {
+            Reject(e.Code, e.Message, id);
+        }
+    }
+
+    private static bool TryVideo(string? name, out SfuVideo video)
+    {
+        video = name switch { "high" => SfuVideo.High, "low" => SfuVideo.Low, "off" => SfuVideo.Off, _ => (SfuVideo)(-1) };
+        return (int)video >= 0;
+    }
+
+    // MaxListedPeers bounds the participant lists a client sends: more than any room holds.
+    private const int MaxListedPeers = 10_000;
 
     // MaxCandidateLength bounds one candidate line: real ones are about 100-200 characters.
     private const int MaxCandidateLength = 1024;

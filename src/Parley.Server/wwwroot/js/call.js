@@ -9,6 +9,7 @@ import { byId, setNotice, showView, toast } from './dom.js';
 import { SignalingError } from './signaling.js';
 import { TileGrid } from './tiles.js';
 import { MediaToggles } from './toggles.js';
+import { ViewWatcher } from './views.js';
 
 /** @typedef {import('./meeting.js').Meeting} Meeting */
 /** @typedef {import('./meeting.js').Participant} Participant */
@@ -151,13 +152,18 @@ export class CallView {
    */
   listen(meeting) {
     const grid = this.#grid;
+    // How large each tile is shown decides which picture the media server sends it.
+    const views = new ViewWatcher((id, level) => meeting.setView(id, level));
     meeting.on('participant-joined', (p) => {
-      grid.add(p.id, p.name);
+      const tile = grid.add(p.id, p.name);
+      views.watch(p.id, tile.el);
       this.#showConnection(p, p.connection);
       this.#applyState(p);
     });
     meeting.on('participant-left', (p) => {
       this.#forgetConnection(p.id);
+      const tile = grid.get(p.id);
+      if (tile) views.unwatch(tile.el);
       grid.remove(p.id);
       toast(`${p.name} left`);
     });
@@ -171,6 +177,7 @@ export class CallView {
     // How the media travels is the server's choice; say so only when it went back for a reason.
     meeting.on('mode', ({ mode, reason }) => {
       this.#ui.meeting.dataset.mode = mode;
+      views.again();
       if (reason) toast(reason);
     });
     meeting.on('notice', ({ text }) => setNotice(this.#ui.mediaStatus, text));

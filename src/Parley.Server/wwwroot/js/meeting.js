@@ -13,6 +13,7 @@
 // forces the policy `relay`, whatever the server's default.
 
 import { Emitter } from './emitter.js';
+import { MediaPaths } from './paths.js';
 import { DEFAULT_MODE, TRANSPORTS } from './transport.js';
 
 /** @typedef {import('./signaling.js').SignalingClient} SignalingClient */
@@ -65,11 +66,8 @@ export class Meeting extends Emitter {
   #signaling;
   #media;
   #transports;
-  /** @type {MediaTransport | null} */
-  #transport = null;
-  #mode = '';
-  /** @type {(() => void)[]} removes the listeners on the transport in use */
-  #transportOff = [];
+  /** @type {MediaPaths | null} the transports of the room's media, one per mode during a switch */
+  #paths = null;
   /**
    * #initiates holds the ids of the participants toward whom we start (in a
    * mesh: make the first offer). At join, those already in the room (listed
@@ -109,9 +107,20 @@ export class Meeting extends Emitter {
     return { ...this.#rtcConfig };
   }
 
-  /** mode is the kind of media transport in use (a key of the transports), '' before joining. */
+  /** mode is the room's mode, the kind of media transport in use (a key of the transports), '' before joining. */
   get mode() {
-    return this.#mode;
+    return this.#paths?.mode ?? '';
+  }
+
+  /**
+   * setView tells the media how large participant `id`'s video is shown:
+   * through the media server a thumbnail gets the small picture, a large tile
+   * the large one, and a tile out of sight none.
+   * @param {string} id
+   * @param {import('./transport.js').VideoLevel} level
+   */
+  setView(id, level) {
+    this.#paths?.setView(id, level);
   }
 
   /**
@@ -144,32 +153,41 @@ export class Meeting extends Emitter {
     s.on('peer-joined', ({ peer }) => this.#add(peer));
     s.on('peer-left', ({ id }) => this.#remove(id));
     // Messages for the transport in use, whichever it is.
-    s.on('offer', (msg) => this.#transport?.handle(msg));
-    s.on('answer', (msg) => this.#transport?.handle(msg));
-    s.on('candidate', (msg) => this.#transport?.handle(msg));
-    s.on('sfu-offer', (msg) => this.#transport?.handle(msg));
-    s.on('sfu-answer', (msg) => this.#transport?.handle(msg));
-    s.on('sfu-candidate', (msg) => this.#transport?.handle(msg));
-    s.on('sfu-close', (msg) => this.#transport?.handle(msg));
+    s.on('offer', (msg) => this.#paths?.handle(msg));
+    s.on('answer', (msg) => this.#paths?.handle(msg));
+    s.on('candidate', (msg) => this.#paths?.handle(msg));
+    s.on('sfu-offer', (msg) => this.#paths?.handle(msg));
+    s.on('sfu-answer', (msg) => this.#paths?.handle(msg));
+    s.on('sfu-candidate', (msg) => this.#paths?.handle(msg));
+    s.on('sfu-close', (msg) => this.#paths?.handle(msg));
     s.on('sfu-status', (msg) => {
-      this.#transport?.handle(msg);
+      this.#paths?.handle(msg);
       this.emit('notice', { text: msg.status === 'down' ? (msg.message ?? 'The media server is unavailable.') : '' });
     });
-    s.on('mode', ({ mode, reason }) => {
-      if (mode === this.#mode || !this.#transports[mode]) return;
-      this.#useTransport(mode);
+    s.on('mode', ({ mode, epoch, reason }) => {
+      const selfId = this.self?.id ?? '';
+      // On a switch both sides of a pair can tell who starts without asking: the larger id.
+      const initiates = new Set([...this.participants.keys()].filter((id) => selfId > id));
+      const before = this.#initiates;
+      this.#initiates = initiates;
+      if (!this.#paths?.switchTo(mode, epoch ?? 0)) {
+        this.#initiates = before;
+        return;
+      }
       this.emit('mode', { mode, reason: reason ?? '' });
     });
+    s.on('switch-done', ({ epoch, keep }) => this.#paths?.done(epoch, keep ?? []));
     s.on('state', (msg) => {
       const p = this.participants.get(msg.from);
       if (!p) return;
       p.state = { audio: Boolean(msg.audio), video: Boolean(msg.video), screen: Boolean(msg.screen), hand: Boolean(msg.hand) };
       this.emit('participant-state', p);
+      this.#paths?.stateChanged(p.id);
     });
     s.on('ice-servers', ({ iceServers }) => {
       // Same policy, fresh credentials.
       this.#rtcConfig = { ...this.#rtcConfig, iceServers };
-      this.#transport?.setIceServers(iceServers);
+      this.#paths?.setIceServers(iceServers);
     });
     s.on('error', (msg) => {
       // unknown-peer: the peer left while our message was on its way; harmless.
@@ -178,14 +196,14 @@ export class Meeting extends Emitter {
 
     this.#unsubscribe.push(
       this.#media.on('track', ({ kind, track }) => {
-        this.#transport?.setTrack(kind, track).catch((err) => console.warn('parley: setTrack failed', err));
+        this.#paths?.setTrack(kind, track).catch((err) => console.warn('parley: setTrack failed', err));
         this.#sendState();
       }),
       this.#media.on('change', () => this.#sendState()),
     );
 
     this.#sendState();
-    this.#useTransport(joined.mode && this.#transports[joined.mode] ? joined.mode : DEFAULT_MODE);
+    this.#startPaths(joined.mode && this.#transports[joined.mode] ? joined.mode : DEFAULT_MODE, joined.epoch ?? 0);
     for (const info of joined.peers) {
       this.#initiates.add(info.id);
       this.#add(info);
@@ -201,54 +219,45 @@ export class Meeting extends Emitter {
   }
 
   /**
-   * useTransport makes the transport of `mode` the one in use. It is the
-   * switch point: a server message that changes the room's mode calls it.
-   * It closes the transport there was (which ends its connections and
-   * streams and reports nothing more), makes the new one with the ICE
-   * configuration and the local tracks in force, and adds every participant
-   * to it. Who starts toward whom is decided anew on a switch: the larger
-   * id, as both sides of each pair can tell without asking. Participants
-   * keep their last stream and status until the new transport reports its
-   * own.
+   * startPaths makes the media paths at join, in the room's mode. Later
+   * switches (a `mode` message) go through MediaPaths, which builds the new
+   * transport beside the old one and moves each participant over once they
+   * play there; what the paths report is re-emitted by participant.
    * @param {string} mode a key of the transports
+   * @param {number} epoch
    */
-  #useTransport(mode) {
-    const make = this.#transports[mode];
-    if (!make) throw new Error(`parley: no media transport "${mode}"`);
+  #startPaths(mode, epoch) {
     if (this.#over || !this.self) return;
     const selfId = this.self.id;
-    if (this.#transport) {
-      this.#closeTransport();
-      this.#initiates = new Set([...this.participants.keys()].filter((id) => selfId > id));
-    }
-    const transport = make({
-      selfId,
-      config: this.rtcConfig,
-      tracks: { audio: this.#media.audioTrack, video: this.#media.videoTrack },
-      signal: (msg) => this.#signaling.relay(msg),
+    const paths = new MediaPaths({
+      factories: this.#transports,
+      context: () => ({
+        selfId,
+        config: this.rtcConfig,
+        tracks: { audio: this.#media.audioTrack, video: this.#media.videoTrack },
+        signal: (msg) => this.#signaling.relay(msg),
+      }),
+      initiates: (id) => this.#initiates.has(id),
+      expects: (id) => {
+        const state = this.participants.get(id)?.state;
+        // Before the first `state` arrives, trust the media: assume both.
+        return { audio: state ? state.audio : true, video: state ? state.video : true };
+      },
     });
-    this.#transport = transport;
-    this.#mode = mode;
-    this.#transportOff.push(
-      transport.on('stream', ({ id, stream }) => {
-        const participant = this.participants.get(id);
-        if (participant) this.emit('participant-stream', { participant, stream });
-      }),
-      transport.on('notice', (notice) => this.emit('notice', notice)),
-      transport.on('connection', ({ id, status }) => {
-        const participant = this.participants.get(id);
-        if (!participant) return;
-        participant.connection = status;
-        this.emit('participant-connection', { participant, status });
-      }),
-    );
-    for (const p of this.participants.values()) transport.addPeer(p, this.#initiates.has(p.id));
-  }
-
-  #closeTransport() {
-    for (const off of this.#transportOff.splice(0)) off();
-    this.#transport?.close();
-    this.#transport = null;
+    this.#paths = paths;
+    paths.on('stream', ({ id, stream }) => {
+      const participant = this.participants.get(id);
+      if (participant) this.emit('participant-stream', { participant, stream });
+    });
+    paths.on('connection', ({ id, status }) => {
+      const participant = this.participants.get(id);
+      if (!participant) return;
+      participant.connection = status;
+      this.emit('participant-connection', { participant, status });
+    });
+    paths.on('notice', (notice) => this.emit('notice', notice));
+    paths.on('ready', ({ epoch, missing }) => this.#signaling.switchReady(epoch, missing));
+    paths.start(mode, epoch);
   }
 
   #sendState() {
@@ -276,7 +285,7 @@ export class Meeting extends Emitter {
     };
     this.participants.set(info.id, participant);
     this.emit('participant-joined', participant);
-    this.#transport?.addPeer(participant, this.#initiates.has(participant.id));
+    this.#paths?.addPeer(participant, this.#initiates.has(participant.id));
   }
 
   /** @param {string} id */
@@ -285,7 +294,7 @@ export class Meeting extends Emitter {
     if (!p) return;
     this.participants.delete(id);
     this.#initiates.delete(id);
-    this.#transport?.removePeer(id);
+    this.#paths?.removePeer(id);
     this.emit('participant-left', p);
   }
 
@@ -294,7 +303,8 @@ export class Meeting extends Emitter {
     const wasOver = this.#over;
     this.#over = true;
     for (const off of this.#unsubscribe.splice(0)) off();
-    this.#closeTransport();
+    this.#paths?.close();
+    this.#paths = null;
     this.participants.clear();
     this.#initiates.clear();
     if (!wasOver && this.self) this.emit('disconnected', info);

@@ -17,6 +17,7 @@
 
 import { Emitter } from './emitter.js';
 import { Peer } from './peer.js';
+import { advancing } from './stats.js';
 
 /** @typedef {import('./transport.js').MediaTransport} MediaTransport */
 /** @typedef {import('./transport.js').TransportContext} TransportContext */
@@ -119,6 +120,19 @@ export class MeshTransport extends Emitter {
   setIceServers(iceServers) {
     this.#config = { ...this.#config, iceServers };
     for (const peer of this.#peers.values()) peer.setIceServers(iceServers);
+  }
+
+  /** @type {Map<string, number>} */
+  #counts = new Map();
+
+  /**
+   * @param {string} id
+   * @param {{audio: boolean, video: boolean}} wants
+   * @returns {Promise<boolean>}
+   */
+  playing(id, wants) {
+    const peer = this.#peers.get(id);
+    return advancing(peer?.pc, peer ? peer.remoteStream.getTracks() : [], wants, this.#counts);
   }
 
   /** close ends every connection; the transport cannot be reused. */

@@ -16,6 +16,7 @@
 // them now, and is reported again whenever that changes.
 
 import { Emitter } from './emitter.js';
+import { advancing } from './stats.js';
 
 /** @typedef {import('./transport.js').MediaTransport} MediaTransport */
 /** @typedef {import('./transport.js').TransportContext} TransportContext */
@@ -32,6 +33,32 @@ const KINDS = /** @type {const} */ (['audio', 'video']);
 
 /** REPUBLISH_DELAY_MS spaces fresh publish attempts after the server ended our publish connection. */
 const REPUBLISH_DELAY_MS = 1_000;
+
+/**
+ * SIMULCAST is how the camera is sent to the media server: the full picture
+ * and one at half its size, so a thumbnail costs a quarter of the pixels. The
+ * first is the highest (the media server's default rid order). Bitrates stay
+ * well under the room's cap (Parley:Sfu:MaxBitrate, 1.5 Mb/s by default).
+ * @type {RTCRtpEncodingParameters[]}
+ */
+const SIMULCAST = [
+  { rid: 'h', maxBitrate: 900_000 },
+  { rid: 'l', maxBitrate: 200_000, scaleResolutionDownBy: 2 },
+];
+
+/** VIEW_DELAY_MS gathers tile size changes into one sfu-view. */
+const VIEW_DELAY_MS = 200;
+
+/** STATS_EVERY_MS is how often the subscribe connection's loss is looked at. */
+const STATS_EVERY_MS = 2_000;
+
+/** POOR_LOSS and GOOD_LOSS: received video losing more than 8% is a poor downlink; back to good below 2% for GOOD_FOR_MS. */
+const POOR_LOSS = 0.08;
+const GOOD_LOSS = 0.02;
+const GOOD_FOR_MS = 10_000;
+
+/** RESTART_AFTER_MS is how long a connection may stay disconnected before it is restarted. */
+const RESTART_AFTER_MS = 4_000;
 
 /**
  * SfuTransport sends our media to the media server and receives everyone
@@ -72,6 +99,18 @@ export class SfuTransport extends Emitter {
   #mids = new Map();
   /** @type {Map<string, MediaStream>} participant id → the stream of their tracks */
   #streams = new Map();
+  /** @type {Map<string, import('./transport.js').VideoLevel>} how large each participant is shown */
+  #view = new Map();
+  #sentView = '';
+  #viewTimer = 0;
+  /** #poor is true while the downlink loses too much: large tiles get the small picture. */
+  #poor = false;
+  #goodSince = 0;
+  #statsTimer = 0;
+  /** @type {{lost: number, received: number} | null} */
+  #lastLoss = null;
+  #subscribeRestartTimer = 0;
+  #publishRestartTimer = 0;
 
   /** @param {TransportContext} context */
   constructor({ config, tracks, signal }) {
@@ -80,6 +119,63 @@ export class SfuTransport extends Emitter {
     this.#tracks = { ...tracks };
     this.#signal = signal;
     this.#startPublishing();
+    this.#statsTimer = setInterval(() => void this.#watchDownlink(), STATS_EVERY_MS);
+  }
+
+  /**
+   * setView records how large participant `id`'s video is shown, and soon
+   * tells the server, which sends each subscriber the layer that fits.
+   * @param {string} id
+   * @param {import('./transport.js').VideoLevel} level
+   */
+  setView(id, level) {
+    if (this.#closed) return;
+    this.#view.set(id, level);
+    clearTimeout(this.#viewTimer);
+    this.#viewTimer = setTimeout(() => this.#sendView(), VIEW_DELAY_MS);
+  }
+
+  #sendView() {
+    if (this.#closed) return;
+    const streams = [...this.#view]
+      .filter(([id]) => this.#peers.has(id))
+      .map(([peer, level]) => ({ peer, video: this.#poor && level === 'high' ? /** @type {const} */ ('low') : level }));
+    const key = JSON.stringify(streams);
+    if (key === this.#sentView || streams.length === 0) return;
+    this.#sentView = key;
+    this.#signal({ type: 'sfu-view', streams });
+  }
+
+  /** watchDownlink steps large tiles down to the small picture while received video loses packets, and back after a while. */
+  async #watchDownlink() {
+    const pc = this.#subscribe;
+    if (!pc || this.#closed) return;
+    let lost = 0;
+    let received = 0;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        lost += s.packetsLost || 0;
+        received += s.packetsReceived || 0;
+      }
+    });
+    const last = this.#lastLoss;
+    this.#lastLoss = { lost, received };
+    if (!last || received + lost <= last.received + last.lost) return;
+    const loss = (lost - last.lost) / (received + lost - last.received - last.lost);
+    const now = Date.now();
+    if (loss > POOR_LOSS && !this.#poor) {
+      this.#poor = true;
+      this.#sendView();
+    } else if (loss < GOOD_LOSS && this.#poor) {
+      if (!this.#goodSince) this.#goodSince = now;
+      if (now - this.#goodSince >= GOOD_FOR_MS) {
+        this.#poor = false;
+        this.#goodSince = 0;
+        this.#sendView();
+      }
+    } else if (loss >= GOOD_LOSS) {
+      this.#goodSince = 0;
+    }
   }
 
   /** @param {RemotePeer} remote */
@@ -152,6 +248,18 @@ export class SfuTransport extends Emitter {
     this.#startPublishing();
   }
 
+  /** @type {Map<string, number>} */
+  #counts = new Map();
+
+  /**
+   * @param {string} id
+   * @param {{audio: boolean, video: boolean}} wants
+   * @returns {Promise<boolean>}
+   */
+  playing(id, wants) {
+    return advancing(this.#subscribe, this.#streams.get(id)?.getTracks() ?? [], wants, this.#counts);
+  }
+
   /** @param {RTCIceServer[]} iceServers */
   setIceServers(iceServers) {
     this.#config = { ...this.#config, iceServers };
@@ -168,6 +276,10 @@ export class SfuTransport extends Emitter {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#republishTimer);
+    clearTimeout(this.#viewTimer);
+    clearTimeout(this.#subscribeRestartTimer);
+    clearTimeout(this.#publishRestartTimer);
+    clearInterval(this.#statsTimer);
     this.#closePublish();
     this.#closeSubscribe();
     this.#peers.clear();
@@ -187,14 +299,21 @@ export class SfuTransport extends Emitter {
     // Both kinds from the start, even without a track, so turning the camera
     // or microphone on later is replaceTrack, with no renegotiation.
     for (const kind of KINDS) {
-      this.#senders[kind] = pc.addTransceiver(this.#tracks[kind] ?? kind, { direction: 'sendonly' });
+      this.#senders[kind] = pc.addTransceiver(this.#tracks[kind] ?? kind, {
+        direction: 'sendonly',
+        ...(kind === 'video' ? { sendEncodings: SIMULCAST } : {}),
+      });
     }
     pc.onicecandidate = ({ candidate }) => {
       this.#signal({ type: 'sfu-candidate', pc: 'publish', candidate: candidate ? candidate.toJSON() : null });
     };
     pc.onconnectionstatechange = () => {
       if (this.#publish !== pc) return;
-      if (pc.connectionState === 'failed') this.#onPublish(() => this.#offer(pc, { iceRestart: true }, false));
+      clearTimeout(this.#publishRestartTimer);
+      // The publisher restarts ICE itself (its offer goes to the media server as a renegotiation).
+      const restart = () => this.#onPublish(() => this.#offer(pc, { iceRestart: true }, false));
+      if (pc.connectionState === 'failed') restart();
+      else if (pc.connectionState === 'disconnected') this.#publishRestartTimer = setTimeout(restart, RESTART_AFTER_MS);
       this.emit('notice', {
         text:
           pc.connectionState === 'failed'
@@ -262,7 +381,13 @@ export class SfuTransport extends Emitter {
       };
       pc.ontrack = () => this.#regroup();
       pc.onconnectionstatechange = () => {
-        if (this.#subscribe === own) for (const id of this.#peers.keys()) this.#report(id);
+        if (this.#subscribe !== own) return;
+        for (const id of this.#peers.keys()) this.#report(id);
+        // Only the media server offers here: ask it for an ICE-restart offer, never make one.
+        clearTimeout(this.#subscribeRestartTimer);
+        const restart = () => this.#signal({ type: 'sfu-restart', pc: 'subscribe' });
+        if (own.connectionState === 'failed') restart();
+        else if (own.connectionState === 'disconnected') this.#subscribeRestartTimer = setTimeout(restart, RESTART_AFTER_MS);
       };
     }
     this.#mids = new Map(streams.map((s) => [s.mid, { peer: s.peer, kind: s.kind }]));
@@ -270,6 +395,7 @@ export class SfuTransport extends Emitter {
     await pc.setLocalDescription();
     if (this.#subscribe !== pc || !pc.localDescription) return;
     this.#signal({ type: 'sfu-answer', pc: 'subscribe', sdp: pc.localDescription.sdp });
+    this.#lastLoss = null;
     this.#regroup();
     for (const id of this.#peers.keys()) this.#report(id);
   }
@@ -307,6 +433,7 @@ export class SfuTransport extends Emitter {
   #closeSubscribe() {
     const pc = this.#subscribe;
     this.#subscribe = null;
+    clearTimeout(this.#subscribeRestartTimer);
     this.#mids = new Map();
     if (pc) {
       pc.onicecandidate = null;

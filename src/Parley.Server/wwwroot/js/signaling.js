@@ -52,12 +52,14 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @property {RTCIceServer[]} [iceServers]
  * @property {RTCIceTransportPolicy} [iceTransportPolicy]
  * @property {RoomMode} [mode] how the room's media travels (a server without an SFU may omit it: mesh)
+ * @property {number} [epoch] the number of the room's last switch between mesh and SFU
  */
 
 /** @typedef {'mesh' | 'sfu'} RoomMode */
 /** @typedef {'publish' | 'subscribe'} SfuPc one of the two connections to the media server */
 /** @typedef {{mid: string, peer: string, kind: 'audio' | 'video'}} SfuStreamInfo whose media an m-line carries */
-/** @typedef {{type: 'mode', mode: RoomMode, reason?: string}} ModeMessage the room's media now travels this way */
+/** @typedef {{type: 'mode', mode: RoomMode, epoch: number, reason?: string}} ModeMessage the room's media now travels this way */
+/** @typedef {{type: 'switch-done', epoch: number, keep: string[]}} SwitchDoneMessage the switch is over: keep the old path only to these */
 /** @typedef {{type: 'sfu-offer', pc: SfuPc, sdp: string, streams?: SfuStreamInfo[], fresh?: boolean}} SfuOfferMessage */
 /** @typedef {{type: 'sfu-answer', pc: SfuPc, sdp: string}} SfuAnswerMessage */
 /** @typedef {{type: 'sfu-candidate', pc: SfuPc, candidate: RTCIceCandidateInit | null}} SfuCandidateMessage */
@@ -81,7 +83,9 @@ export const JOIN_TIMEOUT_MS = 10_000;
  *   | {type: 'candidate', to: string, candidate: RTCIceCandidateInit | null}
  *   | {type: 'sfu-offer', pc: 'publish', sdp: string, fresh?: boolean}
  *   | {type: 'sfu-answer', pc: 'subscribe', sdp: string}
- *   | {type: 'sfu-candidate', pc: SfuPc, candidate: RTCIceCandidateInit | null}} OutgoingRelay
+ *   | {type: 'sfu-candidate', pc: SfuPc, candidate: RTCIceCandidateInit | null}
+ *   | {type: 'sfu-view', streams: {peer: string, video: 'high' | 'low' | 'off'}[]}
+ *   | {type: 'sfu-restart', pc: 'subscribe'}} OutgoingRelay
  */
 
 /**
@@ -101,6 +105,7 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @property {StateMessage} state
  * @property {IceServersMessage} ice-servers
  * @property {ModeMessage} mode
+ * @property {SwitchDoneMessage} switch-done
  * @property {SfuOfferMessage} sfu-offer
  * @property {SfuAnswerMessage} sfu-answer
  * @property {SfuCandidateMessage} sfu-candidate
@@ -237,6 +242,16 @@ export class SignalingClient extends Emitter {
     this.#send({ type: 'state', audio: state.audio, video: state.video, screen: state.screen, hand: state.hand });
   }
 
+  /**
+   * switchReady tells the server this side of the room's switch `epoch` is
+   * over: it receives everyone on the new path but `missing`.
+   * @param {number} epoch
+   * @param {string[]} missing
+   */
+  switchReady(epoch, missing) {
+    this.#send({ type: 'switch-ready', epoch, missing });
+  }
+
   /** leave says goodbye; the server answers by closing the socket (1000). */
   leave() {
     this.#closeRequested = true;
@@ -310,6 +325,7 @@ export class SignalingClient extends Emitter {
       case 'candidate':
       case 'state':
       case 'mode':
+      case 'switch-done':
       case 'sfu-offer':
       case 'sfu-answer':
       case 'sfu-candidate':

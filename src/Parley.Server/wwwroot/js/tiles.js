@@ -4,6 +4,9 @@
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
+/** SWAP_TIMEOUT_MS bounds the wait for a new stream's first frame before it takes over anyway. */
+const SWAP_TIMEOUT_MS = 2_000;
+
 /**
  * icon makes an <svg><use href="#id"></svg> for a symbol defined in the page.
  * @param {string} id symbol id
@@ -92,6 +95,8 @@ export class Tile {
   /** @type {() => void} */
   #onAutoplayBlocked;
   #trackKey = '';
+  /** @type {HTMLVideoElement | null} the element of a stream being made ready to take over */
+  #incoming = null;
 
   /**
    * setName shows `name` as text; long names end in an ellipsis (CSS), the
@@ -107,15 +112,57 @@ export class Tile {
 
   /**
    * setStream plays `stream` (null: nothing). Setting the same stream again
-   * after it gained tracks makes the element pick them up.
+   * after it gained tracks makes the element pick them up. A different
+   * stream with video, while one plays, is made before it breaks: it plays
+   * muted in a second, hidden element, which takes the place of the first at
+   * its first decoded frame (or after SWAP_TIMEOUT_MS), so a switch of path
+   * shows no black frame and the sound moves over at once.
    * @param {MediaStream | null} stream
    */
   setStream(stream) {
     const key = stream ? stream.getTracks().map((t) => t.id).join(',') : '';
     if (key === this.#trackKey && this.video.srcObject === stream) return;
     this.#trackKey = key;
-    this.video.srcObject = stream;
-    if (stream) this.#play();
+    const playing = this.video.srcObject instanceof MediaStream && this.video.srcObject !== stream;
+    const hasVideo = stream?.getVideoTracks().some((t) => t.readyState === 'live') ?? false;
+    if (!stream || !playing || !hasVideo || typeof this.video.requestVideoFrameCallback !== 'function') {
+      this.#cancelIncoming();
+      this.video.srcObject = stream;
+      if (stream) this.#play(this.video);
+      return;
+    }
+    this.#cancelIncoming();
+    const next = /** @type {HTMLVideoElement} */ (this.video.cloneNode(false));
+    next.classList.add('incoming');
+    next.muted = true;
+    next.srcObject = stream;
+    this.#incoming = next;
+    this.video.after(next);
+    let done = false;
+    const swap = () => {
+      if (done || this.#incoming !== next) return;
+      done = true;
+      clearTimeout(timer);
+      const old = this.video;
+      next.muted = old.muted;
+      next.classList.remove('incoming');
+      this.video = next;
+      this.#incoming = null;
+      old.srcObject = null;
+      old.remove();
+      if (!next.muted) this.#play(next);
+    };
+    const timer = setTimeout(swap, SWAP_TIMEOUT_MS);
+    next.requestVideoFrameCallback(swap);
+    next.play().catch(() => {});
+  }
+
+  #cancelIncoming() {
+    const incoming = this.#incoming;
+    this.#incoming = null;
+    if (!incoming) return;
+    incoming.srcObject = null;
+    incoming.remove();
   }
 
   /** @param {boolean} on */
@@ -145,12 +192,13 @@ export class Tile {
     this.video.play().catch(() => {});
   }
 
-  #play() {
-    this.video.play().catch((err) => {
-      if (err instanceof DOMException && err.name === 'NotAllowedError' && !this.video.muted) {
+  /** @param {HTMLVideoElement} video */
+  #play(video) {
+    video.play().catch((err) => {
+      if (err instanceof DOMException && err.name === 'NotAllowedError' && !video.muted) {
         // Autoplay with sound refused: show the picture muted and ask for a click.
-        this.video.muted = true;
-        this.video.play().catch(() => {});
+        video.muted = true;
+        video.play().catch(() => {});
         this.#onAutoplayBlocked();
       }
     });

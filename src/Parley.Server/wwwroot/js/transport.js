@@ -21,6 +21,12 @@ import { SfuTransport } from './sfu.js';
 /** @typedef {Pick<PeerInfo, 'id' | 'name'>} RemotePeer a participant, as a transport knows them */
 
 /**
+ * VideoLevel is how large a participant's video is shown: `high` (a large
+ * tile), `low` (a thumbnail), `off` (not on screen: no video needed).
+ * @typedef {'high' | 'low' | 'off'} VideoLevel
+ */
+
+/**
  * ConnectionState is how the media of one participant is getting on:
  * new (nothing tried yet), connecting, connected, disconnected (interrupted,
  * the browser is trying again by itself), retrying (it failed since it last
@@ -102,6 +108,11 @@ import { SfuTransport } from './sfu.js';
  *   our media of `kind` (null: nothing), to everyone
  * @property {(iceServers: RTCIceServer[]) => void} setIceServers fresh ICE servers (TURN credentials) for
  *   the connections to come and the next ICE restart of the ones there are; the transport policy stays
+ * @property {(id: string, level: VideoLevel) => void} [setView] how large participant `id`'s video is shown,
+ *   so a transport that can (the SFU's simulcast) sends the size that fits, or none
+ * @property {(id: string, wants: {audio: boolean, video: boolean}) => Promise<boolean>} playing whether participant
+ *   `id`'s media of the kinds in `wants` is being decoded now on this transport: their video frames and
+ *   audio packets have advanced since the last call (a first call only takes the measure)
  * @property {() => void} close ends every connection, for good, and reports nothing more
  * @property {<K extends keyof TransportEvents>(type: K, listener: (payload: TransportEvents[K]) => void) => () => void} on
  *   adds a listener and returns a function that removes it (an Emitter's on)

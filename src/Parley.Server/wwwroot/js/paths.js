@@ -1,0 +1,321 @@
+// @ts-check
+// paths.js moves a meeting's media between the room's two ways of carrying it
+// (transport.js: peer to peer, or through the media server) without a gap.
+// When the server switches the room (a `mode` message with a new epoch), the
+// new transport is built beside the old one, with the same local tracks; each
+// participant's tile moves to the new transport's stream only once that
+// stream decodes (its frames and packets advance), and the old connection to them is
+// closed only when the server says the switch is over (`switch-done`) and
+// not kept for them, because one side of the pair lacks the new path. It
+// never touches the DOM.
+
+import { Emitter } from './emitter.js';
+
+/** @typedef {import('./transport.js').MediaTransport} MediaTransport */
+/** @typedef {import('./transport.js').TransportFactory} TransportFactory */
+/** @typedef {import('./transport.js').TransportContext} TransportContext */
+/** @typedef {import('./transport.js').TransportMessage} TransportMessage */
+/** @typedef {import('./transport.js').ConnectionStatus} ConnectionStatus */
+/** @typedef {import('./transport.js').RemotePeer} RemotePeer */
+/** @typedef {import('./transport.js').VideoLevel} VideoLevel */
+/** @typedef {import('./media.js').MediaKind} MediaKind */
+
+/**
+ * REPORT_AFTER_MS is how long a switch may take on this side: then the
+ * client reports whom it still misses on the new path, so the server keeps
+ * the old connection to them (the server's own deadline is a little longer).
+ */
+export const REPORT_AFTER_MS = 8_000;
+
+/** POLL_MS is how often, during a switch, the new path is asked whether it plays each participant yet. */
+const POLL_MS = 150;
+
+/**
+ * @typedef {object} PathsEvents
+ * @property {{id: string, stream: MediaStream}} stream the stream to show for participant `id`, from the path in use for them
+ * @property {{id: string, status: ConnectionStatus}} connection how that path is doing for them
+ * @property {{text: string}} notice something to tell the user about our own media
+ * @property {{epoch: number, missing: string[]}} ready this side of the switch is over: everyone but `missing` plays on the new path
+ */
+
+/**
+ * @typedef {object} Path
+ * @property {MediaTransport} transport
+ * @property {(() => void)[]} off
+ * @property {Map<string, MediaStream>} streams the latest stream of each participant on this path
+ * @property {Map<string, ConnectionStatus>} statuses
+ */
+
+/**
+ * @typedef {object} PathsOptions
+ * @property {Readonly<Record<string, TransportFactory>>} factories the transport of each mode
+ * @property {() => TransportContext} context what a new transport starts with: ICE configuration, local tracks, signal
+ * @property {(id: string) => boolean} initiates whether we start toward participant `id` on a new transport
+ * @property {(id: string) => {audio: boolean, video: boolean}} expects what participant `id` says they send
+ */
+
+/**
+ * MediaPaths holds the transport of the room's mode, and during a switch (or
+ * for the pairs a switch kept on it) the one of the other mode.
+ *
+ * @extends {Emitter<PathsEvents>}
+ */
+export class MediaPaths extends Emitter {
+  /** @type {Map<string, Path>} */
+  #paths = new Map();
+  /** @type {Map<string, string>} participant id → the mode whose stream they are shown from */
+  #source = new Map();
+  /** @type {Map<string, RemotePeer>} */
+  #peers = new Map();
+  /** @type {{epoch: number, to: string, timer: number, poll: number, reported: boolean} | null} */
+  #switch = null;
+  #options;
+  #closed = false;
+  mode = '';
+  epoch = 0;
+
+  /** @param {PathsOptions} options */
+  constructor(options) {
+    super();
+    this.#options = options;
+  }
+
+  /**
+   * start makes the transport of the room's mode at join.
+   * @param {string} mode
+   * @param {number} epoch
+   */
+  start(mode, epoch) {
+    this.mode = mode;
+    this.epoch = epoch;
+    this.#path(mode);
+  }
+
+  /**
+   * switchTo follows the server's switch of the room to `mode`, unless
+   * `epoch` is not newer than the one we know (a late message of an earlier
+   * switch). True when it was taken.
+   * @param {string} mode
+   * @param {number} epoch
+   * @returns {boolean}
+   */
+  switchTo(mode, epoch) {
+    if (this.#closed || epoch <= this.epoch || !this.#options.factories[mode]) return false;
+    this.epoch = epoch;
+    this.mode = mode;
+    this.#endSwitch();
+    const path = this.#path(mode);
+    for (const peer of this.#peers.values()) path.transport.addPeer(peer, this.#options.initiates(peer.id));
+    this.#switch = {
+      epoch,
+      to: mode,
+      timer: setTimeout(() => this.#report(), REPORT_AFTER_MS),
+      poll: setInterval(() => void this.#poll(), POLL_MS),
+      reported: false,
+    };
+    console.info(`parley: switching to ${mode} (epoch ${epoch})`);
+    for (const id of this.#peers.keys()) this.#evaluate(id);
+    this.#maybeReady();
+    return true;
+  }
+
+  /**
+   * done ends the switch of `epoch`: the old connection to everyone but
+   * `keep` closes, and a transport that carries nobody any more goes.
+   * @param {number} epoch
+   * @param {string[]} keep
+   */
+  done(epoch, keep) {
+    if (epoch !== this.epoch) return;
+    this.#endSwitch();
+    const kept = new Set(keep);
+    for (const [mode, path] of [...this.#paths]) {
+      if (mode === this.mode) continue;
+      let carries = false;
+      for (const id of this.#peers.keys()) {
+        if (kept.has(id)) {
+          carries = true;
+          continue;
+        }
+        if (this.#source.get(id) === mode) this.#adopt(id, this.mode);
+        path.transport.removePeer(id);
+      }
+      if (!carries) this.#closePath(mode);
+    }
+  }
+
+  /**
+   * addPeer adds a participant who came: only to the transport of the room's
+   * mode (someone who joins during a switch goes straight to the new path).
+   * @param {RemotePeer} peer
+   * @param {boolean} initiator
+   */
+  addPeer(peer, initiator) {
+    if (this.#closed || this.#peers.has(peer.id)) return;
+    this.#peers.set(peer.id, peer);
+    this.#source.set(peer.id, this.mode);
+    this.#paths.get(this.mode)?.transport.addPeer(peer, initiator);
+  }
+
+  /** @param {string} id */
+  removePeer(id) {
+    this.#peers.delete(id);
+    this.#source.delete(id);
+    for (const path of this.#paths.values()) {
+      path.transport.removePeer(id);
+      path.streams.delete(id);
+      path.statuses.delete(id);
+    }
+    this.#maybeReady();
+  }
+
+  /**
+   * stateChanged re-checks, during a switch, whether participant `id` now
+   * plays on the new path (they turned their camera off, say).
+   * @param {string} id
+   */
+  stateChanged(id) {
+    this.#evaluate(id);
+    this.#maybeReady();
+  }
+
+  /** @param {TransportMessage} msg */
+  handle(msg) {
+    for (const path of this.#paths.values()) path.transport.handle(msg);
+  }
+
+  /**
+   * setTrack sends `track` on every transport there is: during a switch both
+   * paths carry our media, and a mute or a new camera reaches both.
+   * @param {MediaKind} kind
+   * @param {MediaStreamTrack | null} track
+   */
+  async setTrack(kind, track) {
+    await Promise.all([...this.#paths.values()].map((p) => p.transport.setTrack(kind, track)));
+  }
+
+  /** @param {RTCIceServer[]} iceServers */
+  setIceServers(iceServers) {
+    for (const path of this.#paths.values()) path.transport.setIceServers(iceServers);
+  }
+
+  /**
+   * setView tells the transports how large participant `id`'s video is shown.
+   * @param {string} id
+   * @param {VideoLevel} level
+   */
+  setView(id, level) {
+    for (const path of this.#paths.values()) path.transport.setView?.(id, level);
+  }
+
+  close() {
+    this.#closed = true;
+    this.#endSwitch();
+    for (const mode of [...this.#paths.keys()]) this.#closePath(mode);
+    this.#peers.clear();
+    this.#source.clear();
+    this.clearListeners();
+  }
+
+  /**
+   * path is the transport of `mode`, made (with the local tracks and ICE
+   * configuration in force now) when there is none.
+   * @param {string} mode
+   * @returns {Path}
+   */
+  #path(mode) {
+    const existing = this.#paths.get(mode);
+    if (existing) return existing;
+    const transport = this.#options.factories[mode](this.#options.context());
+    /** @type {Path} */
+    const path = { transport, off: [], streams: new Map(), statuses: new Map() };
+    this.#paths.set(mode, path);
+    path.off.push(
+      transport.on('stream', ({ id, stream }) => {
+        path.streams.set(id, stream);
+        if (this.#source.get(id) === mode) this.emit('stream', { id, stream });
+      }),
+      transport.on('connection', ({ id, status }) => {
+        path.statuses.set(id, status);
+        if (this.#source.get(id) === mode) this.emit('connection', { id, status });
+      }),
+      transport.on('notice', (notice) => this.emit('notice', notice)),
+    );
+    return path;
+  }
+
+  #endSwitch() {
+    if (!this.#switch) return;
+    clearTimeout(this.#switch.timer);
+    clearInterval(this.#switch.poll);
+    this.#switch = null;
+  }
+
+  /**
+   * evaluate moves participant `id` to the new path at once when they send
+   * nothing to wait for; otherwise poll does, once it plays there.
+   * @param {string} id
+   */
+  #evaluate(id) {
+    const to = this.#switch?.to;
+    if (!to || this.#source.get(id) === to || !this.#peers.has(id)) return;
+    const wants = this.#options.expects(id);
+    if (!wants.video && !wants.audio) this.#adopt(id, to);
+  }
+
+  /**
+   * poll moves each participant still on the old path to the new one once
+   * the new path decodes their media of every kind they send: frames and
+   * packets that advance, not just a track that has heard a first packet (a
+   * picture waits for its first keyframe). Until then the old path plays.
+   */
+  async #poll() {
+    const s = this.#switch;
+    const path = s && this.#paths.get(s.to);
+    if (!s || !path) return;
+    for (const id of this.#peers.keys()) {
+      if (this.#source.get(id) === s.to || !path.streams.has(id)) continue;
+      const wants = this.#options.expects(id);
+      if (!wants.video && !wants.audio) this.#adopt(id, s.to);
+      else if ((await path.transport.playing(id, wants)) && this.#switch === s) this.#adopt(id, s.to);
+    }
+    if (this.#switch === s) this.#maybeReady();
+  }
+
+  /**
+   * @param {string} id
+   * @param {string} mode
+   */
+  #adopt(id, mode) {
+    this.#source.set(id, mode);
+    const path = this.#paths.get(mode);
+    const stream = path?.streams.get(id);
+    if (stream) this.emit('stream', { id, stream });
+    const status = path?.statuses.get(id);
+    if (status) this.emit('connection', { id, status });
+  }
+
+  #maybeReady() {
+    const to = this.#switch?.to;
+    if (to && [...this.#peers.keys()].every((id) => this.#source.get(id) === to)) this.#report();
+  }
+
+  #report() {
+    const s = this.#switch;
+    if (!s || s.reported || this.#closed) return;
+    s.reported = true;
+    clearTimeout(s.timer);
+    const missing = [...this.#peers.keys()].filter((id) => this.#source.get(id) !== s.to);
+    console.info(`parley: switch to ${s.to} (epoch ${s.epoch}) ready; missing ${missing.length}`);
+    this.emit('ready', { epoch: s.epoch, missing });
+  }
+
+  /** @param {string} mode */
+  #closePath(mode) {
+    const path = this.#paths.get(mode);
+    if (!path) return;
+    this.#paths.delete(mode);
+    for (const off of path.off) off();
+    path.transport.close();
+  }
+}

@@ -1,0 +1,106 @@
+using System.Reflection;
+using System.Text.Json;
+using Parley.Testing;
+
+namespace Parley.Sfu.Tests;
+
+/// <summary>
+/// SwitchCallTests: a call that switches from mesh to the media server and back, made before it
+/// breaks, in real Chromium pages: every remote participant's video keeps decoding on every page
+/// throughout. The tests record the largest gap they saw and fail only on a lost stream (> 2 s);
+/// the fine figure is the benchmark's (docs/benchmarks.md).
+/// </summary>
+public sealed class SwitchCallTests(Chromium chromium)
+{
+    private static readonly string GapWatch = Read("Parley.Sfu.Tests.gapwatch.js");
+    private static readonly TimeSpan Lost = TimeSpan.FromSeconds(2);
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private sealed record Gap(string Name, double VideoGap, double AudioGap, double Frames);
+
+    [Fact]
+    public async Task A_fifth_join_switches_up_and_leaves_switch_back_down_with_every_stream_decoding_throughout()
+    {
+        await using var call = await SfuCall.StartAsync("switch-seamless", meshMax: 4, Ct,
+            extra: new Dictionary<string, string?> { ["Parley:Sfu:MeshReturnDelay"] = "00:00:03" });
+        var people = new List<Participant>();
+        foreach (var name in new[] { "Ada", "Grace", "Alan", "Edsger" })
+        {
+            people.Add(await call.JoinAsync(chromium.Browser, name, GapWatch));
+        }
+        await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 3);
+        await StartGapsAsync(people);
+
+        people.Add(await call.JoinAsync(chromium.Browser, "Barbara", GapWatch));
+        foreach (var p in people)
+        {
+            await SfuCall.ExpectMode(p).ToHaveAttributeAsync("data-mode", "sfu");
+        }
+        // Switched up when every page is down to its two SFU connections and everyone plays.
+        await WaitForConnectionsAsync(people, 2);
+        await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 2);
+        await CheckGapsAsync(people[..4], "up");
+
+        await StartGapsAsync(people);
+        foreach (var leaving in people[3..])
+        {
+            await leaving.Button("Leave meeting").ClickAsync();
+        }
+        people = people[..3];
+        foreach (var p in people)
+        {
+            await SfuCall.ExpectMode(p).ToHaveAttributeAsync("data-mode", "mesh", new() { Timeout = 15_000 });
+        }
+        // Switched down when every page is down to a mesh of two connections and everyone plays.
+        await WaitForConnectionsAsync(people, 2);
+        await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 2);
+        await CheckGapsAsync(people, "down");
+    }
+
+    private static async Task StartGapsAsync(IEnumerable<Participant> people)
+    {
+        foreach (var p in people)
+        {
+            await p.Page.EvaluateAsync("() => window.__gaps.start()");
+        }
+    }
+
+    private static async Task CheckGapsAsync(IReadOnlyList<Participant> people, string direction)
+    {
+        var output = TestContext.Current.TestOutputHelper;
+        foreach (var p in people)
+        {
+            var json = await p.Page.EvaluateAsync<string>("() => JSON.stringify(window.__gaps.read())");
+            var gaps = JsonSerializer.Deserialize<Gap[]>(json, Web)!;
+            foreach (var other in people.Where(o => o != p))
+            {
+                var gap = gaps.Single(g => g.Name == other.Name);
+                output?.WriteLine($"switch {direction}: on {p.Name}'s page, {other.Name}: longest video gap {gap.VideoGap} ms, audio gap {gap.AudioGap} ms");
+                Assert.True(gap.VideoGap < Lost.TotalMilliseconds, $"{p.Name} lost {other.Name}'s video for {gap.VideoGap} ms across the switch {direction}.");
+                Assert.True(gap.AudioGap < Lost.TotalMilliseconds, $"{p.Name} lost {other.Name}'s audio for {gap.AudioGap} ms across the switch {direction}.");
+            }
+        }
+    }
+
+    private static async Task WaitForConnectionsAsync(IReadOnlyList<Participant> people, int count)
+    {
+        foreach (var p in people)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (await TileFlow.OpenConnectionsAsync(p) != count)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{p.Name} still has {await TileFlow.OpenConnectionsAsync(p)} connections, not {count}, after the switch.");
+                await Task.Delay(200, Ct);
+            }
+        }
+    }
+
+    private static string Read(string name)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name) ?? throw new InvalidOperationException($"{name} is not embedded.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}
