@@ -61,13 +61,7 @@ public static partial class JanusConfig
     {
         foreach (var (name, text) in files)
         {
-            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-            await using var file = new StreamWriter(Path.Combine(directory, name), options);
-            await file.WriteAsync(text.AsMemory(), cancellationToken);
+            await PrivateFile.WriteAsync(Path.Combine(directory, name), text, cancellationToken, FileMode.Create);
         }
     }
 

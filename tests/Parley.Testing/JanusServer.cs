@@ -1,6 +1,5 @@
 using System.Buffers.Text;
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -22,9 +21,9 @@ namespace Parley.Testing;
 /// The configuration is deploy/janus/*.jcfg with only what a test must change replaced: the
 /// WebSocket on TCP 10.231.n.2:8188 (ws_acl: the test side only) instead of the UNIX socket, ICE
 /// on the veth only, a small RTP port range, fresh random secrets. Janus's output is kept in
-/// memory and copied to <c>janus-logs/&lt;name&gt;.log</c> next to the test assembly (kept after the
-/// test; <c>&lt;name&gt;-&lt;n&gt;.log</c> for a name used again). Janus runs
-/// as <see cref="UserId"/>, like the image.
+/// memory and copied to <c>janus-logs/&lt;name&gt;.log</c> next to the test assembly (a
+/// <see cref="ProcessLog"/>, kept after the test; <c>&lt;name&gt;-&lt;n&gt;.log</c> for a name used
+/// again). Janus runs as <see cref="UserId"/>, like the image.
 /// </summary>
 public sealed class JanusServer : IAsyncDisposable
 {
@@ -51,18 +50,14 @@ public sealed class JanusServer : IAsyncDisposable
         + "dotnet build; ip netns exec parley-test dotnet test tests/Parley.Sfu.Tests --no-build";
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
-    private static readonly HashSet<string> s_logNames = [];
     private static int s_created;
 
     private readonly string _configDirectory;
-    private readonly StreamWriter _logFile;
-    private readonly List<string> _log = [];
+    private readonly ProcessLog _log;
     private readonly Lock _gate = new();
-    private TaskCompletionSource _logChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Process? _process;
-    private bool _logClosed;
 
-    private JanusServer(int n, string configDirectory, string logPath, StreamWriter logFile)
+    private JanusServer(int n, string configDirectory, ProcessLog log)
     {
         Index = n;
         NamespaceName = $"parley-janus-{Environment.ProcessId}-{n}";
@@ -74,8 +69,7 @@ public sealed class JanusServer : IAsyncDisposable
         AdminKey = NewSecret();
         RtpPortRange = (40000 + (n * 100), 40000 + (n * 100) + 99);
         _configDirectory = configDirectory;
-        LogPath = logPath;
-        _logFile = logFile;
+        _log = log;
         ParleySettings = new Dictionary<string, string?>
         {
             ["Parley:Sfu:JanusUrl"] = WebSocketUri.ToString(),
@@ -116,7 +110,7 @@ public sealed class JanusServer : IAsyncDisposable
     public string ConfigDirectory => _configDirectory;
 
     /// <summary>LogPath is the file that receives Janus's output, kept after the test for diagnosis.</summary>
-    public string LogPath { get; }
+    public string LogPath => _log.Path;
 
     /// <summary>StartupTime is how long the last start took, from launching Janus to its first <c>info</c> answer.</summary>
     public TimeSpan StartupTime { get; private set; }
@@ -134,16 +128,7 @@ public sealed class JanusServer : IAsyncDisposable
     }
 
     /// <summary>Log is Janus's stdout and stderr so far, one entry per line.</summary>
-    public IReadOnlyList<string> Log
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return [.. _log];
-            }
-        }
-    }
+    public IReadOnlyList<string> Log => _log.Lines;
 
     /// <summary>
     /// StartAsync builds Janus's namespace and veth pair from the current namespace, writes the
@@ -156,15 +141,7 @@ public sealed class JanusServer : IAsyncDisposable
         EnsureIsolated();
         var n = NextFreeIndex();
         var directory = Directory.CreateTempSubdirectory("parley-janus-");
-        var logDirectory = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "janus-logs"));
-        // <name>.log, or <name>-<n>.log when an earlier instance of this run took that name.
-        string logName;
-        lock (s_logNames)
-        {
-            logName = s_logNames.Add(name) ? name : $"{name}-{n}";
-        }
-        var logPath = Path.Combine(logDirectory.FullName, $"{logName}.log");
-        var server = new JanusServer(n, directory.FullName, logPath, new StreamWriter(logPath, append: false) { AutoFlush = true });
+        var server = new JanusServer(n, directory.FullName, ProcessLog.Open("janus", "janus-logs", name, instance: n));
         try
         {
             await server.CreateNetworkAsync(cancellationToken);
@@ -215,7 +192,7 @@ public sealed class JanusServer : IAsyncDisposable
             process.Kill();
         }
         await process.WaitForExitAsync(cancellationToken);
-        Append($"--- janus killed (SIGKILL) by the test, exit code {process.ExitCode} ---");
+        _log.Append($"--- janus killed (SIGKILL) by the test, exit code {process.ExitCode} ---");
     }
 
     /// <summary>StartAgainAsync starts Janus again with the same configuration and address, and returns once <c>info</c> answers.</summary>
@@ -225,7 +202,7 @@ public sealed class JanusServer : IAsyncDisposable
         {
             throw new InvalidOperationException("Janus is still running: KillAsync first.");
         }
-        Append("--- janus started again by the test ---");
+        _log.Append("--- janus started again by the test ---");
         await LaunchAsync(cancellationToken);
     }
 
@@ -241,11 +218,7 @@ public sealed class JanusServer : IAsyncDisposable
     /// </summary>
     public Process StartInNamespace(IReadOnlyList<string> commandLine, IReadOnlyDictionary<string, string?> environment)
     {
-        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in (string[])["netns", "exec", NamespaceName, .. AsJanusUser, .. commandLine])
-        {
-            start.ArgumentList.Add(argument);
-        }
+        var start = Commands.StartInfo(["ip", "netns", "exec", NamespaceName, .. AsJanusUser, .. commandLine]);
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
@@ -273,11 +246,11 @@ public sealed class JanusServer : IAsyncDisposable
         // Deleting one end of a veth deletes the pair at once; the namespace goes with its last process.
         if (Directory.Exists($"/sys/class/net/{HostLink}"))
         {
-            await TryRunAsync("ip", "link", "del", HostLink);
+            await Commands.TryRunAsync(Report, "ip", "link", "del", HostLink);
         }
         if (File.Exists($"/run/netns/{NamespaceName}"))
         {
-            await TryRunAsync("ip", "netns", "del", NamespaceName);
+            await Commands.TryRunAsync(Report, "ip", "netns", "del", NamespaceName);
         }
         try
         {
@@ -287,11 +260,7 @@ public sealed class JanusServer : IAsyncDisposable
         {
             Report($"cleanup: could not delete {_configDirectory}: {e.Message}");
         }
-        lock (_gate)
-        {
-            _logClosed = true;
-            _logFile.Dispose();
-        }
+        _log.Dispose();
     }
 
     /// <summary>
@@ -364,28 +333,15 @@ public sealed class JanusServer : IAsyncDisposable
     private async Task LaunchAsync(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in (string[])["netns", "exec", NamespaceName, .. AsJanusUser, ExecutablePath, "-F", _configDirectory])
-        {
-            start.ArgumentList.Add(argument);
-        }
-        var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        if (!process.Start())
-        {
-            throw new InvalidOperationException($"Could not start {ExecutablePath}.");
-        }
+        var process = _log.Start(Commands.StartInfo(["ip", "netns", "exec", NamespaceName, .. AsJanusUser, ExecutablePath, "-F", _configDirectory]));
         lock (_gate)
         {
             _process?.Dispose();
             _process = process;
         }
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
         await WaitUntilAnsweringAsync(process, cancellationToken);
         StartupTime = clock.Elapsed;
-        Append($"--- janus answered info after {StartupTime.TotalMilliseconds:0} ms ---");
+        _log.Append($"--- janus answered info after {StartupTime.TotalMilliseconds:0} ms ---");
     }
 
     // WaitUntilAnsweringAsync asks `info` until Janus answers. Janus loads its plugins before its
@@ -403,13 +359,9 @@ public sealed class JanusServer : IAsyncDisposable
                 if (process.HasExited)
                 {
                     await process.WaitForExitAsync(deadline.Token);
-                    throw new InvalidOperationException($"janus exited with {process.ExitCode} at start; its log is {LogPath}:\n{Tail()}");
+                    throw new InvalidOperationException(_log.WithTail($"janus exited with {process.ExitCode} at start"));
                 }
-                Task changed;
-                lock (_gate)
-                {
-                    changed = _logChanged.Task;
-                }
+                var changed = _log.NextLine;
                 try
                 {
                     await using var janus = await JanusWebSocket.ConnectAsync(WebSocketUri, deadline.Token);
@@ -429,7 +381,7 @@ public sealed class JanusServer : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"janus did not answer info on {WebSocketUri} within {StartTimeout.TotalSeconds:0} s; its log is {LogPath}:\n{Tail()}");
+            throw new TimeoutException(_log.WithTail($"janus did not answer info on {WebSocketUri} within {StartTimeout.TotalSeconds:0} s"));
         }
     }
 
@@ -442,74 +394,9 @@ public sealed class JanusServer : IAsyncDisposable
 
     private static string NewSecret() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24));
 
-    private async Task TryRunAsync(params string[] commandLine)
-    {
-        try
-        {
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await Commands.RunAsync(deadline.Token, commandLine);
-        }
-        catch (Exception e) when (e is InvalidOperationException or OperationCanceledException)
-        {
-            Report($"cleanup: {e.Message}");
-        }
-    }
-
     private void Report(string message)
     {
-        Append(message);
+        _log.Append(message);
         TestContext.Current.TestOutputHelper?.WriteLine(message);
-    }
-
-    private string Tail()
-    {
-        lock (_gate)
-        {
-            return string.Join('\n', _log.TakeLast(40));
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        TaskCompletionSource changed;
-        lock (_gate)
-        {
-            if (_logClosed)
-            {
-                return;
-            }
-            _log.Add(line);
-            _logFile.WriteLine(line);
-            changed = _logChanged;
-            _logChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-        changed.TrySetResult();
-    }
-
-    /// <summary>Commands runs short helper commands (ip, sysctl, ss) to completion.</summary>
-    private static class Commands
-    {
-        public static async Task<string> RunAsync(CancellationToken cancellationToken, params string[] commandLine)
-        {
-            var start = new ProcessStartInfo(commandLine[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var argument in commandLine[1..])
-            {
-                start.ArgumentList.Add(argument);
-            }
-            using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {commandLine[0]}.");
-            var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-            var error = await process.StandardError.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken);
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException(
-                    string.Create(CultureInfo.InvariantCulture, $"{string.Join(' ', commandLine)} failed ({process.ExitCode}): {error.Trim()}"));
-            }
-            return await output;
-        }
     }
 }

@@ -30,6 +30,25 @@ public static class CoturnConfigs
         listening-ip=::1
         relay-ip=127.0.0.1
         relay-ip=::1
+        {Common(port, minRelayPort, maxRelayPort)}
+        denied-peer-ip=10.0.0.0-10.255.255.255
+        """;
+
+    /// <summary>
+    /// Loopback listens and relays on 127.0.0.1 and, unlike production, lets peers on loopback be
+    /// relayed to (<c>allow-loopback-peers</c>: this test config only), for browsers on 127.0.0.1.
+    /// </summary>
+    public static string Loopback(int port, int minRelayPort, int maxRelayPort) => $"""
+        listening-ip=127.0.0.1
+        relay-ip=127.0.0.1
+        {Common(port, minRelayPort, maxRelayPort)}
+        no-multicast-peers
+        allow-loopback-peers
+        """;
+
+    // Common: what every test configuration has: its ports, credentials from the shared secret
+    // (StartAsync adds static-auth-secret), no TLS, DTLS or CLI, and a verbose log on stdout.
+    private static string Common(int port, int minRelayPort, int maxRelayPort) => $"""
         listening-port={port}
         min-port={minRelayPort}
         max-port={maxRelayPort}
@@ -39,7 +58,6 @@ public static class CoturnConfigs
         no-tls
         no-dtls
         no-cli
-        denied-peer-ip=10.0.0.0-10.255.255.255
         verbose
         log-file=stdout
         """;

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Parley.Testing;
 
 namespace Parley.Network.Tests.Fixtures;
 
@@ -71,21 +71,8 @@ public static class NetworkSandbox
         }
     }
 
-    private static async Task IpAsync(CancellationToken cancellationToken, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var ip = Process.Start(start) ?? throw new InvalidOperationException("Could not start ip(8).");
-        var error = await ip.StandardError.ReadToEndAsync(cancellationToken);
-        await ip.WaitForExitAsync(cancellationToken);
-        if (ip.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"ip {string.Join(' ', arguments)} failed ({ip.ExitCode}): {error.Trim()}");
-        }
-    }
+    private static Task<string> IpAsync(CancellationToken cancellationToken, params string[] arguments) =>
+        Commands.RunAsync(cancellationToken, ["ip", .. arguments]);
 
     private sealed class LoopbackAddresses : IAsyncDisposable
     {

@@ -1,7 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Playwright;
-using Parley.Network.Tests.Browser;
 using Parley.Network.Tests.Fixtures;
 using Parley.Testing;
 
@@ -90,10 +89,10 @@ public sealed class NatLab : IAsyncDisposable
     }
 
     /// <summary>LaunchBrowserAsync starts a Chromium inside <paramref name="site"/>'s client namespace, for Parley's pages.</summary>
-    public async Task<IBrowser> LaunchBrowserAsync(Browsers browsers, NatSite site, CancellationToken cancellationToken)
+    public async Task<IBrowser> LaunchBrowserAsync(Chromium chromium, NatSite site, CancellationToken cancellationToken)
     {
         var wrapper = Path.Combine(_directory.FullName, $"chromium-{site.Name}");
-        var browser = await browsers.LaunchInNamespaceAsync(site.ClientNamespace, Parley.BaseUri, wrapper, cancellationToken);
+        var browser = await chromium.LaunchInNamespaceAsync(site.ClientNamespace, Parley.BaseUri, wrapper, cancellationToken);
         _browsers.Add(browser);
         return browser;
     }

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using static Parley.Testing.Commands;
 
 namespace Parley.Network.Tests.Nat;
 
@@ -97,11 +97,11 @@ public sealed class NatTopology : IAsyncDisposable
         // looks at this namespace.
         foreach (var link in _publicLinks)
         {
-            await TryRunAsync("ip", "link", "del", link);
+            await TryRunAsync(ToTestOutput, "ip", "link", "del", link);
         }
         foreach (var ns in Enumerable.Reverse(_namespaces))
         {
-            await TryRunAsync("ip", "netns", "del", ns);
+            await TryRunAsync(ToTestOutput, "ip", "netns", "del", ns);
         }
         if (_forwardingBefore is not null)
         {
@@ -159,41 +159,5 @@ public sealed class NatTopology : IAsyncDisposable
         }
 
         return new NatSite(name, client, router, IPAddress.Parse($"10.{i}.0.2"), IPAddress.Parse($"11.{i}.0.2"), publicLink);
-    }
-
-    /// <summary>RunAsync runs <paramref name="commandLine"/> (program, then arguments) and throws if it fails.</summary>
-    private static async Task RunAsync(CancellationToken cancellationToken, params string[] commandLine)
-    {
-        var (code, error) = await ExecAsync(commandLine, cancellationToken);
-        if (code != 0)
-        {
-            throw new InvalidOperationException($"{string.Join(' ', commandLine)} failed ({code}): {error}");
-        }
-    }
-
-    /// <summary>TryRunAsync runs <paramref name="commandLine"/> for cleanup: a failure is reported, not thrown.</summary>
-    private static async Task TryRunAsync(params string[] commandLine)
-    {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var (code, error) = await ExecAsync(commandLine, deadline.Token);
-        if (code != 0)
-        {
-            TestContext.Current.TestOutputHelper?.WriteLine($"cleanup: {string.Join(' ', commandLine)} failed ({code}): {error}");
-        }
-    }
-
-    private static async Task<(int Code, string Error)> ExecAsync(string[] commandLine, CancellationToken cancellationToken)
-    {
-        var start = new ProcessStartInfo(commandLine[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var argument in commandLine[1..])
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {commandLine[0]}.");
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = await process.StandardError.ReadToEndAsync(cancellationToken);
-        await output;
-        await process.WaitForExitAsync(cancellationToken);
-        return (process.ExitCode, error.Trim());
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Parley.Network.Tests.Browser;
+using Parley.Testing;
 using static Microsoft.Playwright.Assertions;
 
 namespace Parley.Network.Tests.Nat;
@@ -13,7 +14,7 @@ namespace Parley.Network.Tests.Nat;
 /// connects through the relay; and a client whose firewall drops all UDP still connects, over
 /// TURN/TCP. Each test builds its own lab and tears it down.
 /// </summary>
-public sealed class NatTraversalTests(Browsers browsers) : IClassFixture<Browsers>
+public sealed class NatTraversalTests(Chromium chromium) : IClassFixture<Chromium>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -21,7 +22,7 @@ public sealed class NatTraversalTests(Browsers browsers) : IClassFixture<Browser
     public Task Behind_two_symmetric_NATs_with_only_STUN_the_call_cannot_connect() =>
         CallAsync("stun-only", NatKind.Symmetric, _ => new() { ["Parley:IceServers:0:Urls:0"] = NatLab.StunUrl }, blockGraceUdp: false, async (lab, ada, grace) =>
         {
-            (Caller P, Caller Other, NatSite Site, NatSite OtherSite)[] sides =
+            (Participant P, Participant Other, NatSite Site, NatSite OtherSite)[] sides =
                 [(ada, grace, lab.Topology.Ada, lab.Topology.Grace), (grace, ada, lab.Topology.Grace, lab.Topology.Ada)];
             // The client's own verdict, within a bound: still trying after 10 s (room.js), or given up on.
             foreach (var (p, other, _, _) in sides)
@@ -33,7 +34,7 @@ public sealed class NatTraversalTests(Browsers browsers) : IClassFixture<Browser
 
             foreach (var (p, other, site, otherSite) in sides)
             {
-                var work = (await CallStats.IceAsync(p)).Single();
+                var work = (await IceStats.ReadAsync(p)).Single();
                 var seen = $"{p.Name}: {work}";
                 TestContext.Current.TestOutputHelper?.WriteLine($"{seen}; tile: {await p.TileOf(other.Name).GetByRole(AriaRole.Status).TextContentAsync()}");
                 Assert.True(work.State != "connected" && work.Pairs.All(pair => pair.State != "succeeded"), $"Connected without TURN. {seen}");
@@ -54,11 +55,11 @@ public sealed class NatTraversalTests(Browsers browsers) : IClassFixture<Browser
             // Each side reaches the other at its NAT's public address: direct, through both NATs.
             foreach (var (p, otherSite) in new[] { (ada, lab.Topology.Grace), (grace, lab.Topology.Ada) })
             {
-                await CallStats.WaitForSelectedPathAsync(p, $"direct to {otherSite.WanAddress}",
+                await IceStats.WaitForSelectedPathAsync(p, $"direct to {otherSite.WanAddress}",
                     path => path.Remote!.Address == otherSite.WanAddress.ToString() && path.Local!.CandidateType != "relay", Ct);
             }
-            await CallStats.WaitForMediaAsync(ada, Ct);
-            await CallStats.WaitForMediaAsync(grace, Ct);
+            await NetworkCall.WaitForMediaAsync(ada, Ct);
+            await NetworkCall.WaitForMediaAsync(grace, Ct);
         });
 
     [Fact]
@@ -75,11 +76,11 @@ public sealed class NatTraversalTests(Browsers browsers) : IClassFixture<Browser
             // address). Only coturn is on the public address, so the address is the proof.
             foreach (var p in new[] { ada, grace })
             {
-                await CallStats.WaitForSelectedPathAsync(p, "through coturn's relay",
+                await IceStats.WaitForSelectedPathAsync(p, "through coturn's relay",
                     path => IsCoturnRelay(path.Local!) || IsCoturnRelay(path.Remote!), Ct);
             }
-            await CallStats.WaitForMediaAsync(ada, Ct);
-            await CallStats.WaitForMediaAsync(grace, Ct);
+            await NetworkCall.WaitForMediaAsync(ada, Ct);
+            await NetworkCall.WaitForMediaAsync(grace, Ct);
             await ExpectAllocatedAsync(lab, ada, grace);
             // The production deny list at work in a real call: coturn would not relay to either home network.
             foreach (var site in new[] { lab.Topology.Ada, lab.Topology.Grace })
@@ -100,14 +101,14 @@ public sealed class NatTraversalTests(Browsers browsers) : IClassFixture<Browser
             ["Parley:Turn:Secret"] = coturn.Secret,
         }, blockGraceUdp: true, async (lab, ada, grace) =>
         {
-            await CallStats.WaitForSelectedPathAsync(grace, "from her relay, reached over TCP",
+            await IceStats.WaitForSelectedPathAsync(grace, "from her relay, reached over TCP",
                 path => path.Local is { CandidateType: "relay", RelayProtocol: "tcp" } local && IsCoturnRelay(local), Ct);
-            await CallStats.WaitForSelectedPathAsync(ada, "through coturn's relay",
+            await IceStats.WaitForSelectedPathAsync(ada, "through coturn's relay",
                 path => IsCoturnRelay(path.Local!) || IsCoturnRelay(path.Remote!), Ct);
-            await CallStats.WaitForMediaAsync(ada, Ct);
-            await CallStats.WaitForMediaAsync(grace, Ct);
+            await NetworkCall.WaitForMediaAsync(ada, Ct);
+            await NetworkCall.WaitForMediaAsync(grace, Ct);
             // Grace's UDP really is blocked: STUN and TURN over UDP got her nothing.
-            var graceWork = (await CallStats.IceAsync(grace)).Single();
+            var graceWork = (await IceStats.ReadAsync(grace)).Single();
             Assert.True(graceWork.Local.All(c => c.CandidateType != "srflx" && (c.CandidateType != "relay" || c.RelayProtocol == "tcp")),
                 $"Grace gathered through UDP: {graceWork}");
             await ExpectAllocatedAsync(lab, ada, grace);
@@ -123,7 +124,7 @@ public sealed class NatTraversalTests(Browsers browsers) : IClassFixture<Browser
         NatKind kind,
         Func<Fixtures.CoturnServer, Dictionary<string, string?>> settings,
         bool blockGraceUdp,
-        Func<NatLab, Caller, Caller, Task> call)
+        Func<NatLab, Participant, Participant, Task> call)
     {
         await using var lab = await NatLab.StartAsync(name, kind, Ct);
         if (blockGraceUdp)
@@ -131,13 +132,13 @@ public sealed class NatTraversalTests(Browsers browsers) : IClassFixture<Browser
             await NatTopology.BlockUdpAsync(lab.Topology.Grace, Ct);
         }
         var parley = await lab.StartParleyAsync(settings(lab.Coturn), Ct);
-        var adaBrowser = await lab.LaunchBrowserAsync(browsers, lab.Topology.Ada, Ct);
-        var graceBrowser = await lab.LaunchBrowserAsync(browsers, lab.Topology.Grace, Ct);
-        var room = RoomIds.New();
-        await using var ada = await Caller.OpenRoomAsync(adaBrowser, parley.BaseUri, room, "Ada");
-        await using var grace = await Caller.OpenRoomAsync(graceBrowser, parley.BaseUri, room, "Grace");
-        await ada.JoinAsync();
-        await grace.JoinAsync();
+        var adaBrowser = await lab.LaunchBrowserAsync(chromium, lab.Topology.Ada, Ct);
+        var graceBrowser = await lab.LaunchBrowserAsync(chromium, lab.Topology.Grace, Ct);
+        var room = TestRooms.New();
+        await using var ada = await Participant.OpenRoomAsync(adaBrowser, parley.BaseUri, room, "Ada");
+        await using var grace = await Participant.OpenRoomAsync(graceBrowser, parley.BaseUri, room, "Grace");
+        await ada.JoinAsync(NetworkCall.JoinTimeoutMs);
+        await grace.JoinAsync(NetworkCall.JoinTimeoutMs);
         await call(lab, ada, grace);
     }
 
@@ -146,11 +147,11 @@ public sealed class NatTraversalTests(Browsers browsers) : IClassFixture<Browser
         c.Address == NatLab.PublicAddress.ToString() && c.Port is >= NatLab.MinRelayPort and <= NatLab.MaxRelayPort;
 
     /// <summary>ExpectAllocatedAsync checks coturn's log for a successful allocation with each page's minted username.</summary>
-    private static async Task ExpectAllocatedAsync(NatLab lab, params Caller[] callers)
+    private static async Task ExpectAllocatedAsync(NatLab lab, params Participant[] participants)
     {
-        foreach (var p in callers)
+        foreach (var p in participants)
         {
-            var username = (await CallStats.TurnUsernamesAsync(p)).Single().Single();
+            var username = (await IceStats.TurnUsernamesAsync(p)).Single().Single();
             await lab.Coturn.WaitForLogAsync(
                 line => line.Contains($"user <{username}>", StringComparison.Ordinal) && line.Contains("ALLOCATE processed, success", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(5), Ct);

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Parley.Testing;
 
 /// <summary>InboundStats is one RTCPeerConnection's received media, from getStats() via probe.js.</summary>
@@ -16,18 +14,13 @@ public sealed record InboundStats(int Index, string State, double FramesDecoded,
 public static class MediaFlow
 {
     /// <summary>MinFrames and MinPackets are the rise that counts as flowing (~0.5 s of video, ~0.2 s of audio).</summary>
-    private const double MinFrames = 10;
-    private const double MinPackets = 10;
+    internal const double MinFrames = 10;
+    internal const double MinPackets = 10;
 
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>ReadAsync returns the inbound counters of every peer connection the page ever made.</summary>
-    public static async Task<IReadOnlyList<InboundStats>> ReadAsync(Participant p)
-    {
-        var json = await p.Page.EvaluateAsync<string>("async () => JSON.stringify(await window.__parleyProbe.stats())");
-        return JsonSerializer.Deserialize<InboundStats[]>(json, Json) ?? [];
-    }
+    public static async Task<IReadOnlyList<InboundStats>> ReadAsync(Participant p) => await p.ProbeAsync<InboundStats[]>("stats()");
 
     /// <summary>
     /// WaitForFlowAsync waits until the page has exactly <paramref name="connections"/> open peer
@@ -57,7 +50,8 @@ public static class MediaFlow
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException(
-                    $"{p.Name}: media is not flowing on {connections} connection(s). Baseline: {Describe(baseline?.Values)}; now: {Describe(open)}.");
+                    $"{p.Name}: media is not flowing on {connections} connection(s). Baseline: {Describe(baseline?.Values)}; now: {Describe(open)}; "
+                    + $"ICE: {await IceStats.DescribeAsync(p)}.");
             }
             await Task.Delay(Poll, cancellationToken);
         }
@@ -109,16 +103,10 @@ public sealed record TileMedia(string Name, double FramesDecoded, double Packets
 /// </summary>
 public static class TileFlow
 {
-    private const double MinFrames = 10;
-    private const double MinPackets = 10;
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(300);
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public static async Task<IReadOnlyList<TileMedia>> ReadAsync(Participant p)
-    {
-        var json = await p.Page.EvaluateAsync<string>("async () => JSON.stringify(await window.__parleyProbe.tiles())");
-        return JsonSerializer.Deserialize<TileMedia[]>(json, Json) ?? [];
-    }
+    /// <summary>ReadAsync returns what each remote tile plays, in the grid's order.</summary>
+    public static async Task<IReadOnlyList<TileMedia>> ReadAsync(Participant p) => await p.ProbeAsync<TileMedia[]>("tiles()");
 
     /// <summary>OpenConnectionsAsync is the number of the page's peer connections that are not closed.</summary>
     public static Task<int> OpenConnectionsAsync(Participant p) => p.Page.EvaluateAsync<int>("() => window.__parleyProbe.openConnections()");
@@ -167,8 +155,8 @@ public static class TileFlow
     }
 
     private static bool Rising(TileMedia before, TileMedia after, bool audioOnly) =>
-        after.PacketsReceived >= before.PacketsReceived + MinPackets
-        && (audioOnly || after.FramesDecoded >= before.FramesDecoded + MinFrames);
+        after.PacketsReceived >= before.PacketsReceived + MediaFlow.MinPackets
+        && (audioOnly || after.FramesDecoded >= before.FramesDecoded + MediaFlow.MinFrames);
 
     private static string Describe(IEnumerable<TileMedia>? tiles) =>
         tiles is null ? "none" : string.Join(", ", tiles.Select(t => $"{t.Name}: frames={t.FramesDecoded} packets={t.PacketsReceived} width={t.FrameWidth}"));

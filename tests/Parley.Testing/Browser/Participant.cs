@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using System.Text.Json;
 using Microsoft.Playwright;
 using Xunit;
 using static Microsoft.Playwright.Assertions;
@@ -8,14 +9,16 @@ namespace Parley.Testing;
 
 /// <summary>
 /// Participant is one person in a test: their own browser context and page on a room's meeting page,
-/// with the test-only probe (probe.js) injected before the app's scripts.
+/// with the test-only probe (probe.js) injected before the app's scripts. It keeps the page's
+/// console, errors, dialogs and responses, for the test's output and for assertions.
 /// </summary>
 public sealed class Participant : IAsyncDisposable
 {
-    /// <summary>JoinTimeout bounds the time from clicking Join to being in the meeting.</summary>
+    /// <summary>JoinTimeoutMs bounds the time from clicking Join to being in the meeting.</summary>
     public const float JoinTimeoutMs = 15_000;
 
     private static readonly string Probe = ReadProbe();
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly ConcurrentQueue<string> _log = new();
 
@@ -24,8 +27,13 @@ public sealed class Participant : IAsyncDisposable
         Context = context;
         Page = page;
         Name = name;
-        page.Console += (_, msg) => _log.Enqueue($"console.{msg.Type}: {msg.Text}");
+        page.Console += (_, msg) =>
+        {
+            _log.Enqueue($"console.{msg.Type}: {msg.Text}");
+            ConsoleMessages.Enqueue((msg.Type, msg.Text));
+        };
         page.PageError += (_, error) => _log.Enqueue($"pageerror: {error}");
+        page.Response += (_, response) => Responses.Enqueue(response);
         page.Dialog += (_, dialog) =>
         {
             _log.Enqueue($"dialog: {dialog.Message}");
@@ -45,6 +53,15 @@ public sealed class Participant : IAsyncDisposable
 
     /// <summary>Log holds the page's console messages and errors, for failure reports.</summary>
     public IEnumerable<string> Log => _log;
+
+    /// <summary>ConsoleMessages holds the page's console messages as (type, text), in order.</summary>
+    public ConcurrentQueue<(string Type, string Text)> ConsoleMessages { get; } = new();
+
+    /// <summary>Responses holds every HTTP response the page received, in order, from its first navigation on.</summary>
+    public ConcurrentQueue<IResponse> Responses { get; } = new();
+
+    /// <summary>Opened is the response to the page's first navigation (its main document).</summary>
+    public IResponse? Opened { get; private set; }
 
     /// <summary>RemoteTiles are the tiles of the other participants.</summary>
     public ILocator RemoteTiles => Page.Locator("#grid .tile:not(.self)");
@@ -66,32 +83,49 @@ public sealed class Participant : IAsyncDisposable
     public const string BreakIce = "window.__parleyProbeBreakIce = true;";
 
     /// <summary>
-    /// OpenAsync opens a new browser context on <paramref name="path"/> (e.g. <c>/r/room</c>), running
-    /// <paramref name="initScript"/> (if any) in every page before anything else.
+    /// TurnCredentialOverride is an init script that makes the probe hand the page
+    /// <paramref name="username"/> and <paramref name="password"/> for every TURN server, instead of
+    /// the credential the server minted (see probe.js).
+    /// </summary>
+    public static string TurnCredentialOverride(string username, string password) =>
+        $"window.__parleyProbeTurnCredential = {JsonSerializer.Serialize(new { username, credential = password })};";
+
+    /// <summary>
+    /// OpenAsync opens a new browser context on <paramref name="path"/> (e.g. <c>/r/room</c>) of
+    /// <paramref name="baseUri"/>, running <paramref name="initScript"/> (if any) and then the probe
+    /// in every page before anything else.
     /// </summary>
     public static async Task<Participant> OpenAsync(IBrowser browser, Uri baseUri, string path, string name, string? initScript = null)
     {
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUri.ToString() });
-        if (initScript is not null)
+        try
         {
-            await context.AddInitScriptAsync(initScript);
+            if (initScript is not null)
+            {
+                await context.AddInitScriptAsync(initScript);
+            }
+            await context.AddInitScriptAsync(Probe);
+            var page = await context.NewPageAsync();
+            var participant = new Participant(context, page, name);
+            participant.Opened = await page.GotoAsync(path);
+            return participant;
         }
-        await context.AddInitScriptAsync(Probe);
-        var page = await context.NewPageAsync();
-        var participant = new Participant(context, page, name);
-        await page.GotoAsync(path);
-        return participant;
+        catch
+        {
+            await context.CloseAsync();
+            throw;
+        }
     }
 
     /// <summary>OpenRoomAsync opens the meeting page of <paramref name="room"/>, at the pre-join step.</summary>
     public static Task<Participant> OpenRoomAsync(IBrowser browser, Uri baseUri, string room, string name, string? initScript = null) =>
         OpenAsync(browser, baseUri, $"/r/{room}", name, initScript);
 
-    /// <summary>JoinAsync types the name, clicks Join and waits to be in the meeting.</summary>
-    public async Task JoinAsync()
+    /// <summary>JoinAsync types the name, clicks Join and waits, up to <paramref name="timeoutMs"/>, to be in the meeting.</summary>
+    public async Task JoinAsync(float timeoutMs = JoinTimeoutMs)
     {
         await ClickJoinAsync();
-        await Expect(Page.Locator("#meeting")).ToBeVisibleAsync(new() { Timeout = JoinTimeoutMs });
+        await Expect(Page.Locator("#meeting")).ToBeVisibleAsync(new() { Timeout = timeoutMs });
     }
 
     /// <summary>ClickJoinAsync types the name and clicks Join, without waiting for the outcome.</summary>
@@ -107,6 +141,13 @@ public sealed class Participant : IAsyncDisposable
 
     /// <summary>Button is a visible button by its accessible name.</summary>
     public ILocator Button(string name) => Page.GetByRole(AriaRole.Button, new() { Name = name, Exact = true });
+
+    /// <summary>ProbeAsync calls <c>window.__parleyProbe.</c><paramref name="call"/> (e.g. <c>ice()</c>) in the page and reads its JSON result.</summary>
+    public async Task<T> ProbeAsync<T>(string call)
+    {
+        var json = await Page.EvaluateAsync<string>($"async () => JSON.stringify(await window.__parleyProbe.{call})");
+        return JsonSerializer.Deserialize<T>(json, Json) ?? throw new InvalidOperationException($"{Name}: {call} answered null.");
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,8 +1,17 @@
 // probe.js is injected into every test page before the app's scripts run
 // (page.AddInitScriptAsync). It is test-only: it records each
 // RTCPeerConnection (with the configuration it was made with) and each
-// getUserMedia track so the tests can read getStats() and configurations and
-// check that the camera really stopped, without any hook in the product's code.
+// getUserMedia track so the tests can read getStats() (media counters, the
+// selected candidate pair, the candidates and checks) and configurations and
+// check that the camera really stopped, and it records what the
+// Content-Security-Policy blocked, without any hook in the product's code.
+//
+// A test may set, in an earlier init script:
+// - window.__parleyProbeBreakIce = true: connectivity checks go nowhere (below);
+// - window.__parleyProbeTurnCredential = {username, credential}: every TURN
+//   server in the `joined` and `ice-servers` signaling messages then carries
+//   that credential instead of the one the server minted, as if it had been
+//   tampered with or had expired on its way.
 (() => {
   /** @type {RTCPeerConnection[]} */
   const pcs = [];
@@ -29,11 +38,35 @@
     return restartIce.apply(this, args);
   };
 
-  /** turnUsernames lists the usernames of a configuration's TURN servers. */
-  const turnUsernames = (config) =>
-    ((config && config.iceServers) || [])
-      .filter((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)))
-      .map((s) => s.username || '');
+  /** isTurn is true for an RTCIceServer with a turn: or turns: URL. */
+  const isTurn = (server) => [].concat(server.urls).some((u) => /^turns?:/.test(u));
+
+  /** turnUsernamesOf lists the usernames of a configuration's TURN servers. */
+  const turnUsernamesOf = (config) => ((config && config.iceServers) || []).filter(isTurn).map((s) => s.username || '');
+
+  // The credential override rewrites incoming signaling messages before the
+  // app's listener sees them; the app's code is untouched.
+  const override = window.__parleyProbeTurnCredential;
+  if (override) {
+    const rewrite = (data) => {
+      if (typeof data !== 'string') return data;
+      let msg;
+      try {
+        msg = JSON.parse(data);
+      } catch {
+        return data;
+      }
+      if (!msg || (msg.type !== 'joined' && msg.type !== 'ice-servers') || !Array.isArray(msg.iceServers)) return data;
+      msg.iceServers = msg.iceServers.map((s) => (isTurn(s) ? { ...s, ...override } : s));
+      return JSON.stringify(msg);
+    };
+    const addEventListener = WebSocket.prototype.addEventListener;
+    WebSocket.prototype.addEventListener = function (type, listener, ...rest) {
+      if (type !== 'message' || typeof listener !== 'function') return addEventListener.call(this, type, listener, ...rest);
+      const wrapped = (ev) => listener.call(this, new MessageEvent('message', { data: rewrite(ev.data), origin: ev.origin }));
+      return addEventListener.call(this, type, wrapped, ...rest);
+    };
+  }
 
   // breakIce (set by a test before the page loads) sends every remote candidate's
   // connectivity checks to a port where nothing listens (a high one: Chrome
@@ -76,6 +109,28 @@
     };
   }
 
+  /** open lists the connections that are not closed, in creation order. */
+  const open = () => pcs.filter((pc) => pc.connectionState !== 'closed');
+
+  /** describe keeps what the tests read of a local-candidate or remote-candidate report. */
+  const describe = (c) =>
+    c
+      ? {
+          candidateType: c.candidateType,
+          protocol: c.protocol,
+          relayProtocol: c.relayProtocol || null,
+          address: c.address || c.ip || '',
+          port: c.port,
+        }
+      : null;
+
+  /** reports returns a connection's getStats() as a map by id. */
+  const reports = async (pc) => {
+    const byId = new Map();
+    (await pc.getStats()).forEach((s) => byId.set(s.id, s));
+    return byId;
+  };
+
   window.__pcs = pcs;
   window.__parleyProbe = {
     /** stats sums the inbound RTP counters of each peer connection, in creation order. */
@@ -105,8 +160,7 @@
      */
     async tiles() {
       const byTrack = new Map();
-      for (const pc of pcs) {
-        if (pc.connectionState === 'closed') continue;
+      for (const pc of open()) {
         const report = await pc.getStats();
         report.forEach((s) => {
           if (s.type === 'inbound-rtp' && s.trackIdentifier) byTrack.set(s.trackIdentifier, s);
@@ -132,9 +186,64 @@
         return { name: name ? name.textContent : '', framesDecoded, packetsReceived, frameWidth };
       });
     },
+    /**
+     * paths describes each open connection's selected candidate pair: the
+     * transport's selectedCandidatePairId, or else a nominated pair that
+     * succeeded. local and remote are null while there is none.
+     */
+    async paths() {
+      const out = [];
+      for (const pc of open()) {
+        const byId = await reports(pc);
+        let pair = null;
+        for (const s of byId.values()) {
+          if (s.type === 'transport' && s.selectedCandidatePairId) pair = byId.get(s.selectedCandidatePairId) || pair;
+        }
+        if (!pair) {
+          for (const s of byId.values()) {
+            if (s.type === 'candidate-pair' && (s.selected || s.nominated) && s.state === 'succeeded') pair = s;
+          }
+        }
+        out.push({
+          state: pc.connectionState,
+          pairState: pair ? pair.state : null,
+          local: pair ? describe(byId.get(pair.localCandidateId)) : null,
+          remote: pair ? describe(byId.get(pair.remoteCandidateId)) : null,
+        });
+      }
+      return out;
+    },
+    /**
+     * ice describes each open connection's ICE work so far: the local and
+     * remote candidates, and every candidate pair with its checks.
+     */
+    async ice() {
+      const out = [];
+      for (const pc of open()) {
+        const byId = await reports(pc);
+        const local = [];
+        const remote = [];
+        const pairs = [];
+        for (const s of byId.values()) {
+          if (s.type === 'local-candidate') local.push(describe(s));
+          if (s.type === 'remote-candidate') remote.push(describe(s));
+          if (s.type === 'candidate-pair') {
+            pairs.push({
+              state: s.state,
+              local: describe(byId.get(s.localCandidateId)),
+              remote: describe(byId.get(s.remoteCandidateId)),
+              requestsSent: s.requestsSent || 0,
+              responsesReceived: s.responsesReceived || 0,
+            });
+          }
+        }
+        out.push({ state: pc.connectionState, iceState: pc.iceConnectionState, local, remote, pairs });
+      }
+      return out;
+    },
     /** openConnections is the number of this page's RTCPeerConnections that are not closed. */
     openConnections() {
-      return pcs.filter((pc) => pc.connectionState !== 'closed').length;
+      return open().length;
     },
     /** collisions is the number of offer collisions this page has seen. */
     collisions() {
@@ -142,16 +251,14 @@
     },
     /** renegotiate restarts ICE on every open connection, which makes this side offer. */
     renegotiate() {
-      for (const pc of pcs) if (pc.connectionState !== 'closed') pc.restartIce();
+      for (const pc of open()) pc.restartIce();
     },
     /** negotiation describes each open connection: signaling state and the remote ICE ufrag. */
     negotiation() {
-      return pcs
-        .filter((pc) => pc.connectionState !== 'closed')
-        .map((pc) => {
-          const match = /a=ice-ufrag:(\S+)/.exec(pc.remoteDescription ? pc.remoteDescription.sdp : '');
-          return `${pc.signalingState}/${pc.connectionState}/${match ? match[1] : ''}`;
-        });
+      return open().map((pc) => {
+        const match = /a=ice-ufrag:(\S+)/.exec(pc.remoteDescription ? pc.remoteDescription.sdp : '');
+        return `${pc.signalingState}/${pc.connectionState}/${match ? match[1] : ''}`;
+      });
     },
     /** cspViolations lists what the Content-Security-Policy blocked on this page. */
     cspViolations() {
@@ -166,18 +273,20 @@
      * transport policy and TURN usernames, now and as the connection was made.
      */
     iceConfigs() {
-      return pcs
-        .filter((pc) => pc.connectionState !== 'closed')
-        .map((pc) => {
-          const now = pc.getConfiguration();
-          const initial = initialConfigs.get(pc) || {};
-          return {
-            policy: now.iceTransportPolicy,
-            turnUsernames: turnUsernames(now),
-            initialPolicy: initial.iceTransportPolicy || 'all',
-            initialTurnUsernames: turnUsernames(initial),
-          };
-        });
+      return open().map((pc) => {
+        const now = pc.getConfiguration();
+        const initial = initialConfigs.get(pc) || {};
+        return {
+          policy: now.iceTransportPolicy,
+          turnUsernames: turnUsernamesOf(now),
+          initialPolicy: initial.iceTransportPolicy || 'all',
+          initialTurnUsernames: turnUsernamesOf(initial),
+        };
+      });
+    },
+    /** turnUsernames lists the TURN usernames each open connection is configured with now. */
+    turnUsernames() {
+      return open().map((pc) => turnUsernamesOf(pc.getConfiguration()));
     },
     /** liveVideoTracks counts camera tracks that are still running (the camera light is on). */
     liveVideoTracks() {

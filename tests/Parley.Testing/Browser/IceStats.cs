@@ -1,7 +1,6 @@
-namespace Parley.Network.Tests.Browser;
+using Xunit;
 
-/// <summary>Inbound is one open RTCPeerConnection's received media, summed over its inbound-rtp reports.</summary>
-public sealed record Inbound(string State, double FramesDecoded, double PacketsReceived);
+namespace Parley.Testing;
 
 /// <summary>
 /// Candidate is a local-candidate or remote-candidate report: its type (host, srflx, prflx, relay),
@@ -34,62 +33,28 @@ public sealed record IceWork(string State, string IceState, Candidate[] Local, C
 }
 
 /// <summary>
-/// CallStats reads a page's connections through the probe (getStats()) and waits, with deadlines,
-/// for media to flow and for a candidate pair to be selected. "Flowing" means rising: inbound video
-/// framesDecoded and audio packetsReceived both grow between two readings.
+/// IceStats reads how a page's open connections found their way, from getStats() via probe.js:
+/// candidates, checks and the selected pair, and the TURN usernames they are configured with; and
+/// waits, with a deadline, for a selected pair of a given kind.
 /// </summary>
-public static class CallStats
+public static class IceStats
 {
-    /// <summary>MinFrames and MinPackets are the rise that counts as flowing (~0.5 s of video, ~0.2 s of audio).</summary>
-    private const double MinFrames = 10;
-    private const double MinPackets = 10;
+    /// <summary>DefaultTimeout bounds a wait for a path: generous, for relayed and NATed calls on a 2-core machine shared with other test runs.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>DefaultTimeout bounds each wait: generous, for a 2-core machine shared with other test runs.</summary>
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>ReadAsync returns the ICE work of each open connection, in creation order.</summary>
+    public static Task<IceWork[]> ReadAsync(Participant p) => p.ProbeAsync<IceWork[]>("ice()");
 
-    public static Task<Inbound[]> InboundAsync(Caller p) => p.ProbeAsync<Inbound[]>("inbound()");
+    /// <summary>PathsAsync returns the selected pair of each open connection, in creation order.</summary>
+    public static Task<SelectedPath[]> PathsAsync(Participant p) => p.ProbeAsync<SelectedPath[]>("paths()");
 
-    public static Task<SelectedPath[]> PathsAsync(Caller p) => p.ProbeAsync<SelectedPath[]>("paths()");
+    /// <summary>TurnUsernamesAsync returns, for each open connection, the usernames of the TURN servers it is configured with.</summary>
+    public static Task<string[][]> TurnUsernamesAsync(Participant p) => p.ProbeAsync<string[][]>("turnUsernames()");
 
-    public static Task<IceWork[]> IceAsync(Caller p) => p.ProbeAsync<IceWork[]>("ice()");
-
-    public static Task<string[][]> TurnUsernamesAsync(Caller p) => p.ProbeAsync<string[][]>("turnUsernames()");
-
-    /// <summary>
-    /// WaitForMediaAsync waits until the page has one open connection and video and audio are rising
-    /// on it: the page receives the other participant's media.
-    /// </summary>
-    public static async Task<Inbound> WaitForMediaAsync(Caller p, CancellationToken cancellationToken, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
-        Inbound? baseline = null;
-        Inbound[] now = [];
-        while (true)
-        {
-            now = await InboundAsync(p);
-            if (now.Length == 1)
-            {
-                var current = now[0];
-                if (baseline is null)
-                {
-                    baseline = current;
-                }
-                else if (current.FramesDecoded >= baseline.FramesDecoded + MinFrames && current.PacketsReceived >= baseline.PacketsReceived + MinPackets)
-                {
-                    return current;
-                }
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException(
-                    $"{p.Name}: media is not flowing in. Baseline: {baseline?.ToString() ?? "none"}; now: {string.Join(", ", now.Select(n => n.ToString()))}; "
-                    + $"ICE: {string.Join(" | ", (await IceAsync(p)).Select(w => w.ToString()))}");
-            }
-            await Task.Delay(Poll, cancellationToken);
-        }
-    }
+    /// <summary>DescribeAsync is the page's ICE work as text, for failure messages.</summary>
+    public static async Task<string> DescribeAsync(Participant p) => string.Join(" | ", (await ReadAsync(p)).Select(w => w.ToString()));
 
     /// <summary>
     /// WaitForSelectedPathAsync waits until the page's one open connection is connected over a selected
@@ -99,7 +64,7 @@ public static class CallStats
     /// replaces it.
     /// </summary>
     public static async Task<SelectedPath> WaitForSelectedPathAsync(
-        Caller p, string what, Func<SelectedPath, bool> expected, CancellationToken cancellationToken, TimeSpan? timeout = null)
+        Participant p, string what, Func<SelectedPath, bool> expected, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
         while (true)
@@ -114,7 +79,7 @@ public static class CallStats
             {
                 throw new TimeoutException(
                     $"{p.Name}: no connected pair {what} within {(timeout ?? DefaultTimeout).TotalSeconds:0} s. Paths: {string.Join(", ", paths.Select(x => x.ToString()))}; "
-                    + $"ICE: {string.Join(" | ", (await IceAsync(p)).Select(w => w.ToString()))}");
+                    + $"ICE: {await DescribeAsync(p)}");
             }
             await Task.Delay(Poll, cancellationToken);
         }
