@@ -65,7 +65,7 @@ public sealed class SfuCall : IAsyncDisposable
     public async Task<Participant> JoinAsync(IBrowser browser, string name, string? initScript = null, bool smallCamera = true)
     {
         // Small fake cameras: seven pages encode and decode on two cores.
-        var script = string.Concat(smallCamera ? Participant.SmallCamera : "", "\nwindow.__parleyDebugStats = true;\n", initScript ?? "");
+        var script = string.Concat(smallCamera ? Participant.SmallCamera : "", "\n", initScript ?? "");
         var p = await Participant.OpenRoomAsync(browser, Parley.BaseUri, Room, name, script);
         _people.Add(p);
         await p.JoinAsync();
@@ -95,7 +95,7 @@ public sealed class SfuCall : IAsyncDisposable
             await p.DisposeAsync();
         }
         var output = TestContext.Current.TestOutputHelper;
-        foreach (var line in Parley.Logs.Lines.Where(l => l.Contains("Parley.Sfu", StringComparison.Ordinal) || l.Contains("Janus", StringComparison.Ordinal) || l.Contains("rejected", StringComparison.Ordinal)))
+        foreach (var line in Parley.Logs.Lines.Where(l => l.Contains("Parley.Sfu", StringComparison.Ordinal) || l.Contains("Janus", StringComparison.Ordinal) || l.Contains("rejected", StringComparison.Ordinal) || l.Contains("Signaling[4]", StringComparison.Ordinal)))
         {
             output?.WriteLine($"[parley] {line}");
         }

@@ -190,4 +190,39 @@ public sealed class SfuTrustTests(Chromium chromium)
             .ToHashSet();
         Assert.Equal([ada.Id], peers);
     }
+
+    [Fact]
+    public async Task A_subscribe_restart_gets_a_fresh_ice_offer_from_the_media_server_and_media_goes_on()
+    {
+        await using var call = await SfuCall.StartAsync("trust-restart", meshMax: 1, Ct);
+        await using var ada = await SfuProtocolClient.JoinAsync(_browser, call.Parley.BaseUri, call.Room, "Ada");
+        await using var grace = await SfuProtocolClient.JoinAsync(_browser, call.Parley.BaseUri, call.Room, "Grace");
+        await ada.PublishAsync();
+        await grace.WaitForMediaAsync(1, Ct);
+        var first = await grace.NextAsync("sfu-offer");
+
+        var before = await grace.CountAsync();
+        await grace.RawAsync(new { type = "sfu-restart", pc = "subscribe" });
+        var restart = await grace.NextAsync("sfu-offer", before);
+
+        Assert.False(restart.TryGetProperty("fresh", out _));
+        Assert.NotEqual(Ufrag(first.GetProperty("sdp").GetString()!), Ufrag(restart.GetProperty("sdp").GetString()!));
+        // The same streams, still mapped to Ada, and still playing after the restart.
+        Assert.All(restart.GetProperty("streams").EnumerateArray(), s => Assert.Equal(ada.Id, s.GetProperty("peer").GetString()));
+        var (frames, packets, _, _) = await grace.InboundAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var now = await grace.InboundAsync();
+            if (now.Frames > frames + 20 && now.AudioPackets > packets + 20)
+            {
+                break;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"Media stopped after the ICE restart: {frames}/{packets} then {now.Frames}/{now.AudioPackets}.");
+            await Task.Delay(250, Ct);
+        }
+    }
+
+    private static string Ufrag(string sdp) =>
+        sdp.Split('\n').First(l => l.StartsWith("a=ice-ufrag:", StringComparison.Ordinal)).Trim();
 }

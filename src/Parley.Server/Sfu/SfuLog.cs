@@ -39,6 +39,15 @@ internal static partial class SfuLog
     [LoggerMessage(213, LogLevel.Information, "SFU room {Room}: the downlink of peer {PeerId} is slow; its video steps down a layer")]
     public static partial void SlowLink(ILogger logger, string room, string peerId);
 
+    [LoggerMessage(214, LogLevel.Debug, "SFU room {Room}: subscribe offer to {PeerId} (fresh: {Fresh}, {Streams} streams)")]
+    public static partial void OfferSent(ILogger logger, string room, string peerId, bool fresh, int streams);
+
+    [LoggerMessage(215, LogLevel.Debug, "SFU room {Room}: subscribe answer of {PeerId} started")]
+    public static partial void AnswerStarted(ILogger logger, string room, string peerId);
+
+    [LoggerMessage(216, LogLevel.Debug, "SFU room {Room}: layers of {PeerId}: {Layers}")]
+    public static partial void LayersSet(ILogger logger, string room, string peerId, string layers);
+
     [LoggerMessage(212, LogLevel.Warning, "Room {Room} could not move to the SFU ({Why}); it stays a mesh, held for {Hold}")]
     public static partial void SwitchFailed(ILogger logger, string room, string why, TimeSpan hold);
 }

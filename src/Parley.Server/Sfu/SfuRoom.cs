@@ -154,6 +154,7 @@ internal sealed class SfuRoom
             return new SfuError(SfuErrorCodes.BadRequest, "No subscribe offer is waiting for an answer: answer each sfu-offer of the subscribe connection once.");
         }
         await handle.MessageAsync(VideoRoom.Start(), new Jsep("answer", sdp), CancellationToken.None);
+        SfuLog.AnswerStarted(_runtime.Logger, Id, member.Id);
         member.AwaitingAnswer = false;
         member.SubscriberCandidates = 0;
         await ApplyLayersAsync(member);
@@ -509,6 +510,7 @@ internal sealed class SfuRoom
         {
             return;
         }
+        SfuLog.LayersSet(_runtime.Logger, Id, member.Id, string.Join(", ", changes.Select(c => $"{c.Mid}={c.Video}")));
         await handle.MessageAsync(VideoRoom.Layers(changes), null, CancellationToken.None);
         foreach (var (mid, video) in changes)
         {
@@ -578,6 +580,7 @@ internal sealed class SfuRoom
         var streams = member.Mids.Values.ToList();
         member.AwaitingAnswer = true;
         member.OfferPending = false;
+        SfuLog.OfferSent(_runtime.Logger, Id, member.Id, fresh, streams.Count);
         await _runtime.Signals.OfferAsync(Id, member.Id, VideoRoom.Scrub(sdp), streams, fresh, CancellationToken.None);
     }
 

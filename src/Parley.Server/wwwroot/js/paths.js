@@ -113,7 +113,7 @@ export class MediaPaths extends Emitter {
       poll: setInterval(() => void this.#poll(), POLL_MS),
       reported: false,
     };
-    console.info(`parley: switching to ${mode} (epoch ${epoch})`);
+    console.debug(`parley: switching to ${mode} (epoch ${epoch})`);
     for (const id of this.#peers.keys()) this.#evaluate(id);
     this.#maybeReady();
     return true;
@@ -306,7 +306,7 @@ export class MediaPaths extends Emitter {
     s.reported = true;
     clearTimeout(s.timer);
     const missing = [...this.#peers.keys()].filter((id) => this.#source.get(id) !== s.to);
-    console.info(`parley: switch to ${s.to} (epoch ${s.epoch}) ready; missing ${missing.length}`);
+    console.debug(`parley: switch to ${s.to} (epoch ${s.epoch}) ready; missing ${missing.length}`);
     this.emit('ready', { epoch: s.epoch, missing });
   }
 

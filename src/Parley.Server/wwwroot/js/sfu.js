@@ -46,6 +46,14 @@ const SIMULCAST = [
   { rid: 'l', maxBitrate: 200_000, scaleResolutionDownBy: 2 },
 ];
 
+/**
+ * SIMULCAST_FROM_WIDTH is the camera width from which the camera is sent in
+ * two layers: a smaller picture has no room for a half-size one (Chrome then
+ * sends one layer of the two, and a subscriber asking for the other would get
+ * nothing).
+ */
+const SIMULCAST_FROM_WIDTH = 640;
+
 /** VIEW_DELAY_MS gathers tile size changes into one sfu-view. */
 const VIEW_DELAY_MS = 200;
 
@@ -298,10 +306,11 @@ export class SfuTransport extends Emitter {
     this.#publishCandidates = [];
     // Both kinds from the start, even without a track, so turning the camera
     // or microphone on later is replaceTrack, with no renegotiation.
+    const width = this.#tracks.video?.getSettings().width ?? SIMULCAST_FROM_WIDTH;
     for (const kind of KINDS) {
       this.#senders[kind] = pc.addTransceiver(this.#tracks[kind] ?? kind, {
         direction: 'sendonly',
-        ...(kind === 'video' ? { sendEncodings: SIMULCAST } : {}),
+        ...(kind === 'video' && width >= SIMULCAST_FROM_WIDTH ? { sendEncodings: SIMULCAST } : {}),
       });
     }
     pc.onicecandidate = ({ candidate }) => {

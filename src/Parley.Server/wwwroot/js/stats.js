@@ -25,6 +25,5 @@ export async function advancing(pc, tracks, wants, last) {
     last.set(s.trackIdentifier, count);
     if (before !== undefined && count > before) moved[kind] = true;
   });
-  if (globalThis.__parleyDebugStats) console.info('parley debug advancing', JSON.stringify({ ids: [...ids], moved, seen: [...last] }));
   return (!wants.video || moved.video) && (!wants.audio || moved.audio);
 }
