@@ -57,6 +57,15 @@ public sealed class SwitchCallTests(Chromium chromium)
         await WaitForConnectionsAsync(people, 2);
         await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 2);
         await CheckGapsAsync(people, "down");
+
+        // Both switches counted, each with how long it took.
+        using var http = new HttpClient { BaseAddress = call.Parley.BaseUri };
+        var metrics = await http.GetStringAsync("/metrics", Ct);
+        foreach (var direction in new[] { "up", "down" })
+        {
+            Assert.Matches($"parley_switches_total\\{{[^}}]*direction=\"{direction}\"[^}}]*\\}} [1-9]", metrics);
+            Assert.Matches($"parley_switch_duration_seconds_count\\{{[^}}]*direction=\"{direction}\"[^}}]*\\}} [1-9]", metrics);
+        }
     }
 
     private static async Task StartGapsAsync(IEnumerable<Participant> people)
