@@ -97,7 +97,8 @@ public sealed class SwitchCallTests(Chromium chromium)
     {
         foreach (var p in people)
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            // A switch may take up to Parley:Sfu:SwitchTimeout (20 s) before the old connections close.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
             while (await TileFlow.OpenConnectionsAsync(p) != count)
             {
                 Assert.True(DateTime.UtcNow < deadline, $"{p.Name} still has {await TileFlow.OpenConnectionsAsync(p)} connections, not {count}, after the switch.");

@@ -32,7 +32,7 @@ internal sealed class SfuRoom
     private bool _reconcileScheduled;
 
     /// <summary>ReconcileBurst is how long new publishers are gathered before the subscribers are updated.</summary>
-    private static readonly TimeSpan ReconcileBurst = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan ReconcileBurst = TimeSpan.FromMilliseconds(400);
 
     public SfuRoom(string id, SfuRuntime runtime)
     {
