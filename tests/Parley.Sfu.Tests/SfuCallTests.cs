@@ -75,6 +75,21 @@ public sealed class SfuCall : IAsyncDisposable
     /// <summary>Mode is the room's mode as the page shows it (<c>data-mode</c> of the meeting).</summary>
     public static ILocatorAssertions ExpectMode(Participant p) => Expect(p.Page.Locator("#meeting"));
 
+    /// <summary>WaitForConnectionsAsync waits until every page has exactly <paramref name="count"/> open peer connections (a switch closes the old ones when it is over).</summary>
+    public static async Task WaitForConnectionsAsync(IReadOnlyList<Participant> people, int count, CancellationToken cancellationToken)
+    {
+        foreach (var p in people)
+        {
+            // A switch may take up to Parley:Sfu:SwitchTimeout (20 s) before the old connections close.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
+            while (await TileFlow.OpenConnectionsAsync(p) != count)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{p.Name} still has {await TileFlow.OpenConnectionsAsync(p)} connections, not {count}, after the switch.");
+                await Task.Delay(200, cancellationToken);
+            }
+        }
+    }
+
     /// <summary>WaitForEveryoneAsync waits until every page plays every other page's media, each over at most <paramref name="maxConnections"/> connections.</summary>
     public static async Task WaitForEveryoneAsync(IReadOnlyList<Participant> people, CancellationToken cancellationToken, int? maxConnections = null, TimeSpan? timeout = null)
     {
@@ -147,7 +162,8 @@ public sealed class SfuCallTests(Chromium chromium)
             await SfuCall.ExpectMode(p).ToHaveAttributeAsync("data-mode", "sfu");
         }
         // The switch is made before it breaks: the mesh connections close when it is over.
-        await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 2, timeout: TimeSpan.FromSeconds(45));
+        await SfuCall.WaitForConnectionsAsync(people, 2, Ct);
+        await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 2);
 
         people.Add(await call.JoinAsync(_browser, "Donald"));
         people.Add(await call.JoinAsync(_browser, "Frances"));

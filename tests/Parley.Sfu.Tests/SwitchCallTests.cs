@@ -39,7 +39,7 @@ public sealed class SwitchCallTests(Chromium chromium)
             await SfuCall.ExpectMode(p).ToHaveAttributeAsync("data-mode", "sfu");
         }
         // Switched up when every page is down to its two SFU connections and everyone plays.
-        await WaitForConnectionsAsync(people, 2);
+        await SfuCall.WaitForConnectionsAsync(people, 2, Ct);
         await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 2);
         await CheckGapsAsync(people[..4], "up");
 
@@ -54,7 +54,7 @@ public sealed class SwitchCallTests(Chromium chromium)
             await SfuCall.ExpectMode(p).ToHaveAttributeAsync("data-mode", "mesh", new() { Timeout = 15_000 });
         }
         // Switched down when every page is down to a mesh of two connections and everyone plays.
-        await WaitForConnectionsAsync(people, 2);
+        await SfuCall.WaitForConnectionsAsync(people, 2, Ct);
         await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 2);
         await CheckGapsAsync(people, "down");
 
@@ -89,20 +89,6 @@ public sealed class SwitchCallTests(Chromium chromium)
                 output?.WriteLine($"switch {direction}: on {p.Name}'s page, {other.Name}: longest video gap {gap.VideoGap} ms, audio gap {gap.AudioGap} ms");
                 Assert.True(gap.VideoGap < Lost.TotalMilliseconds, $"{p.Name} lost {other.Name}'s video for {gap.VideoGap} ms across the switch {direction}.");
                 Assert.True(gap.AudioGap < Lost.TotalMilliseconds, $"{p.Name} lost {other.Name}'s audio for {gap.AudioGap} ms across the switch {direction}.");
-            }
-        }
-    }
-
-    private static async Task WaitForConnectionsAsync(IReadOnlyList<Participant> people, int count)
-    {
-        foreach (var p in people)
-        {
-            // A switch may take up to Parley:Sfu:SwitchTimeout (20 s) before the old connections close.
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
-            while (await TileFlow.OpenConnectionsAsync(p) != count)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"{p.Name} still has {await TileFlow.OpenConnectionsAsync(p)} connections, not {count}, after the switch.");
-                await Task.Delay(200, Ct);
             }
         }
     }
