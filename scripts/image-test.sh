@@ -62,7 +62,10 @@ if [[ ${1:-} == __inner ]]; then
 
   timings=()
   step() { step_name=$1; step_started=$SECONDS; log "$1"; }
-  step_done() { timings+=("$(printf '%5ss  %s' $((SECONDS - step_started)) "$step_name")"); }
+  step_done() {
+    timings+=("$(printf '%5ss  %s' $((SECONDS - step_started)) "$step_name")")
+    printf '   (%s s)\n' $((SECONDS - step_started))
+  }
 
   # image_state NAME [KEY]: missing, current (made by this script with KEY), stale (made by this
   # script otherwise), or foreign (an image this script did not make, e.g. the official one).
@@ -183,8 +186,7 @@ DPKG
     mkdir -p "$context/debs"
     cp "$STANDIN_DIR/Containerfile" "$STANDIN_DIR/NuGet.Config" "$context/"
     # The official runtime-deps packages that minbase lacks, from the machine's Debian mirror.
-    chown _apt "$context/debs" 2>/dev/null || true
-    (cd "$context/debs" && apt-get download -qq libssl3 openssl ca-certificates libicu72 tzdata) \
+    (cd "$context/debs" && apt-get download -qq -o APT::Sandbox::User=root libssl3 openssl ca-certificates libicu72 tzdata) \
       || die "apt-get download of the stand-ins' packages failed"
     for target in aspnet sdk; do
       name=$DOTNET_ASPNET
@@ -222,6 +224,11 @@ DPKG
   podman build --format docker --pull=never -t "$JANUS_IMAGE" -f deploy/janus/Dockerfile . >"$work/janus-build.log" 2>&1 \
     || { tail -n 40 "$work/janus-build.log" >&2; die "building the Janus image failed (log above)"; }
   step_done
+
+  # Earlier runs' images that nothing names or builds on any more (a replaced parley:latest, a
+  # build stage's last layer): a day's worth stay, as cache; older ones go, so a CI machine's disk
+  # does not fill up run after run. Tagged images (the stand-ins, the images above) stay.
+  podman image prune -f --filter until=24h >/dev/null
 
   # -- the tests --------------------------------------------------------------------------------
   step "testing the images (tests/Parley.Image.Tests, in network namespace $netns)"
@@ -286,10 +293,13 @@ export PARLEY_IMAGE_RUN="$$-$(date +%s)"
 export PARLEY_IMAGE_COMPOSE_PROJECT="parleyimagetest$$"
 
 # A containers.conf of this run's own (podman reads only this file when CONTAINERS_CONF is set):
-# Debian's defaults plus default_ulimits within this shell's hard limits, without which crun fails
-# with "setrlimit RLIMIT_NOFILE: Operation not permitted" where the limits are below podman's.
-limit() { local v; v=$(ulimit -H "$1"); [[ $v == unlimited ]] && v=1048576; echo "$v"; }
-ulimits="default_ulimits = [\"nofile=$(limit -n):$(limit -n)\", \"nproc=$(limit -u):$(limit -u)\"]"
+# Debian's defaults plus default_ulimits, without which crun fails with "setrlimit RLIMIT_NOFILE:
+# Operation not permitted" where this shell's hard limits are below podman's defaults: nofile is
+# the hard limit, nproc the hard limit or kernel.pid_max if lower (measured here: pid_max 32768
+# works, 32769 fails the same way, though the shell's own limit is 96362).
+limit() { local v; v=$(ulimit -H "$1"); [[ $v == unlimited || $v -gt $2 ]] && v=$2; echo "$v"; }
+nofile=$(limit -n 1048576) nproc=$(limit -u "$(cat /proc/sys/kernel/pid_max)")
+ulimits="default_ulimits = [\"nofile=$nofile:$nofile\", \"nproc=$nproc:$nproc\"]"
 if [[ -f /usr/share/containers/containers.conf ]] && grep -q '^\[containers\]' /usr/share/containers/containers.conf; then
   awk -v line="$ulimits" '{ print } /^\[containers\]/ { print line }' /usr/share/containers/containers.conf >"$work/containers.conf"
 else

@@ -36,7 +36,7 @@ public sealed class JanusImageTests
 
             Assert.Equal("server_info", info.GetProperty("janus").GetString());
             // server_name comes from deploy/janus/janus.jcfg: the project's config is the one running.
-            Assert.Equal("parley-sfu", info.GetProperty("name").GetString());
+            Assert.Equal("parley-sfu", info.GetProperty("server-name").GetString());
             Assert.StartsWith("1.1.", info.GetProperty("version_string").GetString(), StringComparison.Ordinal);
             Assert.True(info.GetProperty("api_secret").GetBoolean(), "Janus runs without its api_secret");
             Assert.Equal(["janus.plugin.videoroom"], info.GetProperty("plugins").EnumerateObject().Select(p => p.Name));

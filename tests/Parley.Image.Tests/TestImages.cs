@@ -1,3 +1,5 @@
+using System.Net.NetworkInformation;
+
 namespace Parley.Image.Tests;
 
 /// <summary>
@@ -77,8 +79,9 @@ public static class TestImages
     /// </summary>
     public static void EnsureIsolated()
     {
-        var foreign = Directory.GetDirectories("/sys/class/net").Select(Path.GetFileName)
-            .Where(name => name is not "lo" && !name!.StartsWith("podman", StringComparison.Ordinal) && !name.StartsWith("veth", StringComparison.Ordinal))
+        // From netlink, not /sys/class/net: under nsenter, /sys still shows the namespace that mounted it.
+        var foreign = NetworkInterface.GetAllNetworkInterfaces().Select(i => i.Name)
+            .Where(name => name is not "lo" && !name.StartsWith("podman", StringComparison.Ordinal) && !name.StartsWith("veth", StringComparison.Ordinal))
             .ToArray();
         if (foreign.Length > 0)
         {
