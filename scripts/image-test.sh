@@ -241,7 +241,8 @@ DPKG
 
   log "not exercised: the coturn service (coturn/coturn:4.13.1) and the caddy service (caddy:2.10), \
 registry images that cannot be had offline, so neither Caddy's automatic TLS; the official \
-$DOTNET_SDK, $DOTNET_ASPNET and debian:bookworm-slim images (local stand-ins were used); Docker Engine itself"
+$DOTNET_SDK, $DOTNET_ASPNET and debian:bookworm-slim images (the images under those names in \
+Podman's storage were used: stand-ins unless said otherwise above); Docker Engine itself"
   log "timings"
   printf '%s\n' "${timings[@]}"
   exit $test_status
