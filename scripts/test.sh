@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test.sh builds Parley and runs every test: the server's unit and integration tests, the
-# network tests against Debian's coturn, the SFU tests against Debian's Janus, then the browser
-# tests in Chromium. As root it installs what is missing (Debian's chromium, coturn, janus) and runs the
-# tests inside a network namespace of their own that holds only loopback, so no browser or
-# WebRTC traffic can leave the machine. Without root the tests run directly.
+# network tests against Debian's coturn, the SFU tests against Debian's Janus, the browser
+# tests in Chromium, then the container images (scripts/image-test.sh, as root). As root it
+# installs what is missing (Debian's chromium, coturn, janus) and runs the tests inside a network
+# namespace of their own that holds only loopback, so no browser or WebRTC traffic can leave the
+# machine. Without root the tests run directly.
 #
 # Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter ...]
 set -euo pipefail
@@ -86,6 +87,23 @@ done
 log "benchmark smoke"
 bench/smoke.sh || status=1
 
+# The container images, built with podman and smoke-tested (scripts/image-test.sh): as root only,
+# and a skip is said, with its reason, in the closing line. The dotnet test arguments are not
+# passed on: the images are built in any case, so their tests all run.
+images="skipped (not root: building and running the images needs rootful podman; CI runs as root)"
+if [[ $(id -u) -eq 0 ]]; then
+  log "container images (scripts/image-test.sh)"
+  images_started=$SECONDS
+  images_status=0
+  scripts/image-test.sh --no-build --results-directory "$results" || images_status=$?
+  images_time="$((SECONDS - images_started)) s"
+  case $images_status in
+    0) images="passed ($images_time)" ;;
+    77) images="skipped (scripts/image-test.sh said why above)" ;;
+    *) images="failed ($images_time; scripts/image-test.sh said why above)"; status=1 ;;
+  esac
+fi
+
 # One closing line for every runner that reads it: "N passed, N failed".
 passed=0 failed=0 skipped=0
 for trx in "$results"/*.trx; do
@@ -98,7 +116,7 @@ for trx in "$results"/*.trx; do
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + t - e))
 done
 echo
-echo "$passed passed, $failed failed, $skipped skipped"
+echo "$passed passed, $failed failed, $skipped skipped; images: $images"
 if ((passed == 0)); then
   echo "no test ran" >&2
   exit 1
