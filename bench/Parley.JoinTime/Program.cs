@@ -9,10 +9,11 @@ for the second one it measures, from the Join click, the time to `joined`, to IC
 to the first decoded remote video frame, and the server's share of that time.
 
 Usage: Parley.JoinTime [--url http://127.0.0.1:8000] [--runs 12] [--warmup-runs 1]
-                       [--server-pid PID] [--chromium /usr/bin/chromium] [--json FILE]
+                       [--server-pid PID] [--chromium /usr/bin/chromium] [--json FILE] [--label TEXT]
 
-Run it, and the server, inside a network namespace that holds only loopback (bench/jointime.sh
-does): the browser gathers candidates on every interface it sees.
+Run it, and the server, inside a network namespace that holds only loopback (bench/run.sh
+jointime and jointime-sfu do): the browser gathers candidates on every interface it sees.
+--label names the setup in the table and the JSON (e.g. "SFU, MeshMax 1").
 """;
 
 var options = ParseArgs(args);
@@ -32,6 +33,7 @@ var warmupRuns = int.Parse(Get("warmup-runs", "1"), CultureInfo.InvariantCulture
 var chromium = Get("chromium", Environment.GetEnvironmentVariable("PARLEY_CHROMIUM") is { Length: > 0 } c ? c : "/usr/bin/chromium");
 int? serverPid = options.TryGetValue("server-pid", out var pidText) ? int.Parse(pidText, CultureInfo.InvariantCulture) : null;
 var jsonPath = options.GetValueOrDefault("json");
+var setup = options.GetValueOrDefault("label") is { Length: > 0 } l ? $"; {l}" : "";
 
 using var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(5) };
 using var playwright = await Playwright.CreateAsync();
@@ -125,7 +127,7 @@ var rows = new (string Key, string Label, Func<RunResult, double> Value)[]
     ("signaling_share", "signaling transit share, upper bound (%)", static r => r.SignalingShare),
 };
 Console.WriteLine();
-Console.WriteLine($"== join time in Chromium ({results.Count} runs after {warmupRuns} warm-up; second joiner of a 2-person room)");
+Console.WriteLine($"== join time in Chromium ({results.Count} runs after {warmupRuns} warm-up; second joiner of a 2-person room{setup})");
 Console.WriteLine($"   first frame via {results.FirstOrDefault()?.FrameMethod}; server idle CPU {idleCpuPerSecond:F2} ms/s; load average {File.ReadAllText("/proc/loadavg").Trim()}");
 Console.WriteLine($"   {"metric",-50} {"p50",9} {"p95",9} {"min",9} {"max",9}");
 foreach (var (_, label, value) in rows)
@@ -140,16 +142,17 @@ if (jsonPath is not null)
     await using var json = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true });
     json.WriteStartObject();
     json.WriteString("scenario", "browser join time");
+    json.WriteString("label", options.GetValueOrDefault("label") ?? "");
     json.WriteNumber("runs", results.Count);
-    json.WriteNumber("server_idle_cpu_ms_per_s", Math.Round(idleCpuPerSecond, 3));
+    WriteNumber(json, "server_idle_cpu_ms_per_s", idleCpuPerSecond);
     json.WriteString("loadavg", File.ReadAllText("/proc/loadavg").Trim());
     json.WriteStartObject("results");
     foreach (var (key, _, value) in rows)
     {
         var values = results.Select(value).Where(double.IsFinite).Order().ToArray();
         json.WriteStartObject(key);
-        json.WriteNumber("p50", Math.Round(Percentile(values, 50), 3));
-        json.WriteNumber("p95", Math.Round(Percentile(values, 95), 3));
+        WriteNumber(json, "p50", Percentile(values, 50));
+        WriteNumber(json, "p95", Percentile(values, 95));
         json.WriteEndObject();
     }
     json.WriteEndObject();
@@ -158,6 +161,20 @@ if (jsonPath is not null)
 return 0;
 
 string Get(string name, string fallback) => options.GetValueOrDefault(name) ?? fallback;
+
+// WriteNumber writes null for a figure that could not be measured (NaN: e.g. no offer/answer
+// pair in a room on the media server, whose messages are sfu-offer/sfu-answer), which JSON cannot hold.
+static void WriteNumber(Utf8JsonWriter json, string name, double value)
+{
+    if (double.IsFinite(value))
+    {
+        json.WriteNumber(name, Math.Round(value, 3));
+    }
+    else
+    {
+        json.WriteNull(name);
+    }
+}
 
 static double Percentile(double[] sorted, double p) =>
     sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];

@@ -1,11 +1,12 @@
 using System.Net;
 using System.Net.WebSockets;
+using System.Text.RegularExpressions;
 using Parley.Testing;
 
 namespace Parley.Server.Tests;
 
 /// <summary>HttpTests cover the pages, the health check and the WebSocket's origin check.</summary>
-public sealed class HttpTests : IAsyncLifetime
+public sealed partial class HttpTests : IAsyncLifetime
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private ParleyTestServer _server = null!;
@@ -49,6 +50,44 @@ public sealed class HttpTests : IAsyncLifetime
         var room = await File.ReadAllTextAsync(Path.Combine(ParleyTestServer.SourceRoot, "src/Parley.Server/wwwroot/room.html"), Ct);
         Assert.Equal(room, await response.Content.ReadAsStringAsync(Ct));
     }
+
+    [Theory]
+    [InlineData("/", "landing.js")]
+    [InlineData("/r/calm-otter-417", "room.js")]
+    public async Task A_page_preloads_exactly_the_modules_its_script_imports(string page, string entry)
+    {
+        // The browser then fetches the whole module graph at once instead of one import level per
+        // round trip; a module added to or dropped from the graph must be added to or dropped from the page.
+        var html = await _http.GetStringAsync(page, Ct);
+        Assert.Contains($"<script type=\"module\" src=\"/js/{entry}\"></script>", html, StringComparison.Ordinal);
+        var preloaded = PreloadLink().Matches(html).Select(m => m.Groups[1].Value).ToList();
+
+        var imported = new SortedSet<string>(StringComparer.Ordinal);
+        var pending = new Queue<string>([entry]);
+        while (pending.TryDequeue(out var module))
+        {
+            using var response = await _http.GetAsync($"/js/{module}", Ct);
+            Assert.True(response.IsSuccessStatusCode, $"/js/{module} answered {(int)response.StatusCode}");
+            foreach (Match import in StaticImport().Matches(await response.Content.ReadAsStringAsync(Ct)))
+            {
+                if (imported.Add(import.Groups[1].Value))
+                {
+                    pending.Enqueue(import.Groups[1].Value);
+                }
+            }
+        }
+
+        Assert.NotEmpty(imported);
+        Assert.Equal(preloaded.Count, preloaded.Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(imported, new SortedSet<string>(preloaded, StringComparer.Ordinal));
+    }
+
+    [GeneratedRegex("""<link rel="modulepreload" href="/js/([a-z-]+\.js)">""")]
+    private static partial Regex PreloadLink();
+
+    // A static import or re-export at the start of a line (not the import() types in JSDoc comments).
+    [GeneratedRegex("""^\s*(?:import|export)\b[^;]*?\bfrom\s+'\./([a-z-]+\.js)'""", RegexOptions.Multiline)]
+    private static partial Regex StaticImport();
 
     [Theory]
     [InlineData("/r/Not_A_Room")]
