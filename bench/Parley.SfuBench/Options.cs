@@ -23,6 +23,10 @@ internal sealed class Options
 
     public bool Has(string name) => _values.ContainsKey(name);
 
+    /// <summary>WithDefault is these options, with <paramref name="name"/> set to <paramref name="value"/> unless it was given.</summary>
+    public Options WithDefault(string name, string value) =>
+        Has(name) ? this : new Options(new Dictionary<string, string>(_values, StringComparer.Ordinal) { [name] = value });
+
     public string? Get(string name) => _values.GetValueOrDefault(name);
 
     public string Get(string name, string fallback) => _values.GetValueOrDefault(name) is { Length: > 0 } v ? v : fallback;

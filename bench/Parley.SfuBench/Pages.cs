@@ -31,10 +31,13 @@ internal static class Pages
 
     public static string NewRoom(string prefix) => $"{prefix}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5))}";
 
-    /// <summary>OpenAsync opens <paramref name="room"/>'s page as <paramref name="name"/> and waits for the live camera preview.</summary>
-    public static async Task<Participant> OpenAsync(IBrowser browser, Uri baseUri, string room, string name)
+    /// <summary>
+    /// OpenAsync opens <paramref name="room"/>'s page as <paramref name="name"/> and waits for the live
+    /// camera preview; with <paramref name="gaps"/>, the page also runs Parley.Testing's <see cref="GapWatch"/>.
+    /// </summary>
+    public static async Task<Participant> OpenAsync(IBrowser browser, Uri baseUri, string room, string name, bool gaps = false)
     {
-        var p = await Participant.OpenRoomAsync(browser, baseUri, room, name, InitScript);
+        var p = await Participant.OpenRoomAsync(browser, baseUri, room, name, gaps ? InitScript + "\n" + GapWatch.Script : InitScript);
         await p.Page.Locator(".preview[data-video='on']").WaitForAsync(new() { State = WaitForSelectorState.Attached, Timeout = 15_000 });
         return p;
     }

@@ -9,9 +9,10 @@ process pointed at it, and stops both, and deletes the namespace, when it ends.
 
 Usage: Parley.SfuBench serve  [--mesh-max 4] [--ready-file FILE]     run until SIGTERM or Ctrl-C
        Parley.SfuBench switch [--mesh-max 4] [--runs 5] [--warmup-runs 1] [--json FILE]
+       Parley.SfuBench gaps   [--mesh-max 4] [--switches 10] [--mesh-return-delay 00:00:03] [--json FILE]
        Parley.SfuBench seven  [--parties 7] [--mesh-max 4] [--runs 1] [--settle 5] [--window 20] [--json FILE]
   common: [--server-dll artifacts/bench/server/Parley.Server.dll] [--port 18500] [--cpu N]
-          [--server-log FILE] [--max-participants N]
+          [--server-log FILE] [--max-participants N] [--mesh-return-delay hh:mm:ss]
 Run it as root inside a network namespace that holds only loopback (bench/run.sh does): Janus
 and the browsers send media, and nothing may leave this machine. $PARLEY_JANUS and
 $PARLEY_CHROMIUM override /usr/bin/janus and /usr/bin/chromium.
@@ -34,6 +35,7 @@ try
         "serve" => await ServeAsync(options, stop.Token),
         "switch" => await SwitchBench.RunAsync(options, stop.Token),
         "seven" => await SevenBench.RunAsync(options, stop.Token),
+        "gaps" => await GapBench.RunAsync(options, stop.Token),
         _ => Fail($"unknown command {args[0]}\n{Usage}"),
     };
 }

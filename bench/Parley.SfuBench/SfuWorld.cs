@@ -42,6 +42,10 @@ internal sealed class SfuWorld : IAsyncDisposable
             {
                 ["Parley:Sfu:MeshMax"] = meshMax.ToString(CultureInfo.InvariantCulture),
             };
+            if (options.Get("mesh-return-delay") is { Length: > 0 } delay)
+            {
+                settings["Parley:Sfu:MeshReturnDelay"] = delay;
+            }
             if (options.Get("max-participants") is { Length: > 0 } max)
             {
                 settings["Parley:MaxParticipants"] = max;

@@ -64,13 +64,13 @@ public sealed class SfuCall : IAsyncDisposable
     /// <summary>JoinAsync opens the meeting page as <paramref name="name"/> and joins.</summary>
     public async Task<Participant> JoinAsync(IBrowser browser, string name, string? initScript = null, bool smallCamera = true)
     {
-        var p = await OpenAsync(browser, name);
+        var p = await OpenAsync(browser, name, initScript, smallCamera);
         await p.JoinAsync();
         return p;
     }
 
-    /// <summary>OpenAsync opens the meeting page as <paramref name="name"/>, at the pre-join step.</summary>
-    public async Task<Participant> OpenAsync(IBrowser browser, string name)
+    /// <summary>OpenAsync opens the meeting page as <paramref name="name"/>, at the pre-join step, running <paramref name="initScript"/> first.</summary>
+    public async Task<Participant> OpenAsync(IBrowser browser, string name, string? initScript = null, bool smallCamera = true)
     {
         // Small fake cameras: seven pages encode and decode on two cores.
         var script = string.Concat(smallCamera ? Participant.SmallCamera : "", "\n", initScript ?? "");

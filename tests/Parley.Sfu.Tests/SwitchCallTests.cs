@@ -1,5 +1,3 @@
-using System.Reflection;
-using System.Text.Json;
 using Parley.Testing;
 
 namespace Parley.Sfu.Tests;
@@ -12,13 +10,9 @@ namespace Parley.Sfu.Tests;
 /// </summary>
 public sealed class SwitchCallTests(Chromium chromium)
 {
-    private static readonly string GapWatch = Read("Parley.Sfu.Tests.gapwatch.js");
     private static readonly TimeSpan Lost = TimeSpan.FromSeconds(2);
-    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    private sealed record Gap(string Name, double VideoGap, double AudioGap, double Frames);
 
     [Fact]
     public async Task A_fifth_join_switches_up_and_leaves_switch_back_down_with_every_stream_decoding_throughout()
@@ -28,12 +22,12 @@ public sealed class SwitchCallTests(Chromium chromium)
         var people = new List<Participant>();
         foreach (var name in new[] { "Ada", "Grace", "Alan", "Edsger" })
         {
-            people.Add(await call.JoinAsync(chromium.Browser, name, GapWatch));
+            people.Add(await call.JoinAsync(chromium.Browser, name, GapWatch.Script));
         }
         await SfuCall.WaitForEveryoneAsync(people, Ct, maxConnections: 3);
         await StartGapsAsync(people);
 
-        people.Add(await call.JoinAsync(chromium.Browser, "Barbara", GapWatch));
+        people.Add(await call.JoinAsync(chromium.Browser, "Barbara", GapWatch.Script));
         foreach (var p in people)
         {
             await SfuCall.ExpectMode(p).ToHaveAttributeAsync("data-mode", "sfu");
@@ -72,7 +66,7 @@ public sealed class SwitchCallTests(Chromium chromium)
     {
         foreach (var p in people)
         {
-            await p.Page.EvaluateAsync("() => window.__gaps.start()");
+            await GapWatch.StartAsync(p);
         }
     }
 
@@ -81,8 +75,7 @@ public sealed class SwitchCallTests(Chromium chromium)
         var output = TestContext.Current.TestOutputHelper;
         foreach (var p in people)
         {
-            var json = await p.Page.EvaluateAsync<string>("() => JSON.stringify(window.__gaps.read())");
-            var gaps = JsonSerializer.Deserialize<Gap[]>(json, Web)!;
+            var gaps = await GapWatch.ReadAsync(p);
             foreach (var other in people.Where(o => o != p))
             {
                 var gap = gaps.Single(g => g.Name == other.Name);
@@ -91,12 +84,5 @@ public sealed class SwitchCallTests(Chromium chromium)
                 Assert.True(gap.AudioGap < Lost.TotalMilliseconds, $"{p.Name} lost {other.Name}'s audio for {gap.AudioGap} ms across the switch {direction}.");
             }
         }
-    }
-
-    private static string Read(string name)
-    {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name) ?? throw new InvalidOperationException($"{name} is not embedded.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 }

@@ -1,7 +1,8 @@
-// gapwatch.js is a test-only init script: it measures, per remote tile, the longest gap between
-// decoded video frames of what the tile shows (requestVideoFrameCallback on the visible element,
-// following it when a switch of path replaces it) and the longest gap in received audio of the
-// tile's audio track (inbound-rtp packetsReceived, sampled every 100 ms).
+// gapwatch.js is an init script for tests and benchmarks (GapWatch.cs): it measures, per remote
+// tile, the longest gap between decoded video frames of what the tile shows
+// (requestVideoFrameCallback on the visible element, following it when a switch of path replaces
+// it) and the longest gap in received audio of the tile's audio track (inbound-rtp
+// packetsReceived, sampled every 100 ms).
 (() => {
   const watched = new WeakSet();
   let tiles = new Map();
