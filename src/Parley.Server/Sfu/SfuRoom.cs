@@ -170,25 +170,38 @@ internal sealed class SfuRoom
         return null;
     });
 
-    /// <summary>TrickleAsync passes one of a member's candidates (null: no more) to the handle of that connection.</summary>
-    public Task<SfuError?> TrickleAsync(string participantId, SfuPc pc, SfuCandidate? candidate) => InvokeAsync<SfuError?>(async () =>
+    /// <summary>
+    /// TrickleAsync passes one of a member's candidates (null: no more) to the handle of that
+    /// connection. The room's loop queues it to Janus in order and goes on; only the caller waits
+    /// for Janus's ack, so a burst of candidates never holds up the room's other work.
+    /// </summary>
+    public async Task<SfuError?> TrickleAsync(string participantId, SfuPc pc, SfuCandidate? candidate)
     {
-        var member = MemberOf(participantId);
-        var handle = pc == SfuPc.Publish ? member.Publisher : member.Subscriber;
-        if (handle is null)
+        var (error, ack) = await InvokeAsync<(SfuError? Error, Task? Ack)>(() =>
         {
-            return new SfuError(SfuErrorCodes.BadRequest, pc == SfuPc.Publish
-                ? "No publish connection yet: send its sfu-offer before its candidates."
-                : "No subscribe connection yet: candidates follow the answer to the server's sfu-offer.");
-        }
-        var count = pc == SfuPc.Publish ? ++member.PublisherCandidates : ++member.SubscriberCandidates;
-        if (count > MaxCandidates)
+            var member = MemberOf(participantId);
+            var handle = pc == SfuPc.Publish ? member.Publisher : member.Subscriber;
+            if (handle is null)
+            {
+                return Task.FromResult<(SfuError?, Task?)>((new SfuError(SfuErrorCodes.BadRequest, pc == SfuPc.Publish
+                    ? "No publish connection yet: send its sfu-offer before its candidates."
+                    : "No subscribe connection yet: candidates follow the answer to the server's sfu-offer."), null));
+            }
+            var count = pc == SfuPc.Publish ? ++member.PublisherCandidates : ++member.SubscriberCandidates;
+            if (count > MaxCandidates)
+            {
+                return Task.FromResult<(SfuError?, Task?)>((new SfuError(SfuErrorCodes.BadRequest,
+                    $"Too many candidates: at most {MaxCandidates} per connection and negotiation. This one was dropped."), null));
+            }
+            // HandleRequestAsync queues the frame before it returns: the order on Janus's socket is this loop's.
+            return Task.FromResult<(SfuError?, Task?)>((null, handle.TrickleAsync(VideoRoom.TrickleBody(candidate), CancellationToken.None)));
+        });
+        if (ack is not null)
         {
-            return new SfuError(SfuErrorCodes.BadRequest, $"Too many candidates: at most {MaxCandidates} per connection and negotiation. This one was dropped.");
+            await ack;
         }
-        await handle.TrickleAsync(VideoRoom.TrickleBody(candidate), CancellationToken.None);
-        return null;
-    });
+        return error;
+    }
 
     /// <summary>ViewAsync takes how a member shows each remote participant's video, and sends it the layer that fits (or none).</summary>
     public Task<bool> ViewAsync(string participantId, IReadOnlyDictionary<string, SfuVideo> view) => InvokeAsync(async () =>
