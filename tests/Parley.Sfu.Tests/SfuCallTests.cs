@@ -247,7 +247,7 @@ public sealed class SfuCallTests(Chromium chromium)
         await grace.Button("Camera").ClickAsync();
         await Expect(tile).ToHaveAttributeAsync("data-video", "off");
         await Expect(tile.GetByRole(AriaRole.Img, new() { Name = "camera off" })).ToBeVisibleAsync();
-        await WaitForVideoStalledAsync(ada, "Grace");
+        await TileFlow.WaitForVideoStalledAsync(ada, "Grace", Ct);
         await grace.Button("Microphone").ClickAsync();
         await Expect(tile).ToHaveAttributeAsync("data-audio", "off");
 
@@ -285,25 +285,5 @@ public sealed class SfuCallTests(Chromium chromium)
         await Expect(ada.TileOf("Watcher")).ToBeVisibleAsync();
         await Expect(ada.TileOf("Watcher")).ToHaveAttributeAsync("data-video", "off");
         await TileFlow.WaitForAllAsync(ada, ["Grace", "Watcher"], Ct, silent: ["Watcher"]);
-    }
-
-    private static async Task WaitForVideoStalledAsync(Participant p, string name)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        var before = (await TileFlow.ReadAsync(p)).Single(t => t.Name == name);
-        while (true)
-        {
-            await Task.Delay(1000, Ct);
-            var after = (await TileFlow.ReadAsync(p)).Single(t => t.Name == name);
-            if (after.FramesDecoded == before.FramesDecoded && after.PacketsReceived > before.PacketsReceived)
-            {
-                return;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"{p.Name}: {name}'s video did not stop while the audio went on: {before} then {after}.");
-            }
-            before = after;
-        }
     }
 }
