@@ -19,10 +19,7 @@ public sealed class CallTests(Chromium chromium)
         await ada.JoinAsync();
         await grace.JoinAsync();
 
-        await Expect(ada.TileOf("Grace")).ToBeVisibleAsync();
-        await Expect(grace.TileOf("Ada")).ToBeVisibleAsync();
-        await MediaFlow.WaitForFlowAsync(ada, connections: 1, ct);
-        await MediaFlow.WaitForFlowAsync(grace, connections: 1, ct);
+        await MediaFlow.WaitForPairAsync(ada, grace, ct);
     }
 
     [Fact]

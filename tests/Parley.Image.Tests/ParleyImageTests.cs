@@ -1,5 +1,4 @@
 using System.Net;
-using static Microsoft.Playwright.Assertions;
 
 namespace Parley.Image.Tests;
 
@@ -116,10 +115,7 @@ public sealed class ParleyImageTests
         await ada.JoinAsync();
         await grace.JoinAsync();
 
-        await Expect(ada.TileOf("Grace")).ToBeVisibleAsync();
-        await Expect(grace.TileOf("Ada")).ToBeVisibleAsync();
-        await MediaFlow.WaitForFlowAsync(ada, connections: 1, Ct);
-        await MediaFlow.WaitForFlowAsync(grace, connections: 1, Ct);
+        await MediaFlow.WaitForPairAsync(ada, grace, Ct);
     }
 
     // Refusal is the "Parley cannot start: <message>" line the server prints when a setting fails validation.

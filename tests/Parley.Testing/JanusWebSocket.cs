@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -53,28 +52,11 @@ public sealed class JanusWebSocket : IAsyncDisposable
     /// <summary>ConnectUnixAsync opens the WebSocket over the UNIX socket at <paramref name="path"/> (Janus's <c>ws_unix</c>).</summary>
     public static async Task<JanusWebSocket> ConnectUnixAsync(string path, CancellationToken cancellationToken)
     {
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, token) =>
-            {
-                var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await unix.ConnectAsync(new UnixDomainSocketEndPoint(path), token);
-                    return new NetworkStream(unix, ownsSocket: true);
-                }
-                catch
-                {
-                    unix.Dispose();
-                    throw;
-                }
-            },
-        };
-        var invoker = new HttpMessageInvoker(handler);
+        var invoker = Parley.Sfu.Janus.JanusSession.UnixSocketInvoker(path);
         var socket = NewSocket();
         try
         {
-            // The host name only fills the Host header; the callback above decides where to connect.
+            // The host name only fills the Host header; the invoker decides where to connect.
             await socket.ConnectAsync(new Uri("ws://localhost/"), invoker, cancellationToken);
             return new JanusWebSocket(socket, invoker);
         }

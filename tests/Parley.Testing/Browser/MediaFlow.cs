@@ -1,3 +1,5 @@
+using static Microsoft.Playwright.Assertions;
+
 namespace Parley.Testing;
 
 /// <summary>InboundStats is one RTCPeerConnection's received media, from getStats() via probe.js.</summary>
@@ -55,6 +57,18 @@ public static class MediaFlow
             }
             await Task.Delay(Poll, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// WaitForPairAsync waits until two pages in a call of their own each show the other's tile and
+    /// get video and audio from it over their one connection.
+    /// </summary>
+    public static async Task WaitForPairAsync(Participant a, Participant b, CancellationToken cancellationToken)
+    {
+        await Expect(a.TileOf(b.Name)).ToBeVisibleAsync();
+        await Expect(b.TileOf(a.Name)).ToBeVisibleAsync();
+        await WaitForFlowAsync(a, connections: 1, cancellationToken);
+        await WaitForFlowAsync(b, connections: 1, cancellationToken);
     }
 
     /// <summary>
@@ -151,6 +165,32 @@ public static class TileFlow
                     $"{p.Name}: not every tile of {string.Join(", ", names)} plays media. Baseline: {Describe(baseline?.Values)}; now: {Describe(now)}.");
             }
             await Task.Delay(Poll, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// WaitForVideoStalledAsync waits until <paramref name="name"/>'s tile decodes no new video
+    /// frame over one second while its audio keeps arriving (the call itself is still up): a stall
+    /// needs a window to be seen in, so it compares readings a second apart, up to the deadline.
+    /// </summary>
+    public static async Task WaitForVideoStalledAsync(Participant p, string name, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        var window = TimeSpan.FromSeconds(1);
+        var before = (await ReadAsync(p)).Single(t => t.Name == name);
+        while (true)
+        {
+            await Task.Delay(window, cancellationToken);
+            var after = (await ReadAsync(p)).Single(t => t.Name == name);
+            if (after.FramesDecoded == before.FramesDecoded && after.PacketsReceived > before.PacketsReceived)
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{p.Name}: {name}'s video did not stop while the audio went on: {before} then {after}.");
+            }
+            before = after;
         }
     }
 

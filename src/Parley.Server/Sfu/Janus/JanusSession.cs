@@ -361,7 +361,8 @@ internal sealed class JanusSession : IAsyncDisposable
         return (socket, invoker);
     }
 
-    private static HttpMessageInvoker UnixSocketInvoker(string path) => new(new SocketsHttpHandler
+    /// <summary>UnixSocketInvoker connects a <see cref="ClientWebSocket"/> to the UNIX socket at <paramref name="path"/> (Janus's <c>ws_unix</c>), whatever the URL's host.</summary>
+    internal static HttpMessageInvoker UnixSocketInvoker(string path) => new(new SocketsHttpHandler
     {
         ConnectCallback = async (_, cancellationToken) =>
         {
