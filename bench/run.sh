@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # run.sh reproduces every figure in docs/benchmarks.md with one command.
 #
-#   bench/run.sh [all|load|relay|latency|density|joins|jointime|jointime-sfu|switch|seven|sfu|profile|smoke] ...
+#   bench/run.sh [all|load|relay|latency|density|joins|jointime|jointime-sfu|switch|gaps|seven|sfu|profile|smoke] ...
 #
 # all (the default) runs load (relay, latency, density, joins: Parley and the floor) and
-# jointime, and, when Debian's janus is installed, sfu (jointime-sfu, switch, seven: calls
+# jointime, and, when Debian's janus is installed, sfu (jointime-sfu, switch, gaps, seven: calls
 # through the media server, bench/Parley.SfuBench). Results (tables, JSON, server logs) go to
 # $OUT, by default artifacts/bench/results/<UTC time>/. The server under test and the floor each
 # run pinned to CPU $SERVER_CPU (default 0) and the generator to CPU $GEN_CPU (default 1), one at
 # a time.
 # Environment: SERVER_CPU GEN_CPU PORT FLOOR_PORT OUT RELAY_DURATION CONNECTIONS JOIN_RUNS
-#              SWITCH_RUNS SEVEN_RUNS SEVEN_WINDOW.
+#              SWITCH_RUNS GAP_SWITCHES SEVEN_RUNS SEVEN_WINDOW.
 #
 # The server runs with the per-connection limits raised so that they do not throttle the load
 # (the token bucket itself still runs for every message) and rooms of two:
@@ -30,6 +30,7 @@ RELAY_DURATION=${RELAY_DURATION:-15}
 CONNECTIONS=${CONNECTIONS:-10000}
 JOIN_RUNS=${JOIN_RUNS:-12}
 SWITCH_RUNS=${SWITCH_RUNS:-5}
+GAP_SWITCHES=${GAP_SWITCHES:-10}
 SEVEN_RUNS=${SEVEN_RUNS:-1}
 SEVEN_WINDOW=${SEVEN_WINDOW:-20}
 OUT=${OUT:-artifacts/bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
@@ -247,6 +248,14 @@ run_switch() {
   leave_netns
 }
 
+run_gaps() {
+  log "the longest gap in each stream across $GAP_SWITCHES switches up (MeshMax 4: 4 → 5) and down (5 → 3)"
+  sfu_ready
+  enter_netns
+  sfubench gaps --mesh-max 4 --switches "$GAP_SWITCHES"
+  leave_netns
+}
+
 run_seven() {
   log "a seven-party call on the SFU: Parley's and Janus's CPU over $SEVEN_WINDOW s, $SEVEN_RUNS run(s)"
   sfu_ready
@@ -255,14 +264,14 @@ run_seven() {
   leave_netns
 }
 
-run_sfu() { run_jointime_sfu; run_switch; run_seven; }
+run_sfu() { run_jointime_sfu; run_switch; run_gaps; run_seven; }
 
 # run_sfu_if_janus: all runs the SFU targets only where Janus is installed.
 run_sfu_if_janus() {
   if command -v janus >/dev/null; then
     run_sfu
   else
-    log "SFU benchmarks (jointime-sfu, switch, seven) skipped: janus is not installed (apt-get install janus)"
+    log "SFU benchmarks (jointime-sfu, switch, gaps, seven) skipped: janus is not installed (apt-get install janus)"
   fi
 }
 
@@ -276,11 +285,12 @@ case $what in
   jointime) machine; run_jointime ;;
   jointime-sfu) machine; run_jointime_sfu ;;
   switch) machine; run_switch ;;
+  gaps) machine; run_gaps ;;
   seven) machine; run_seven ;;
   sfu) machine; run_sfu ;;
   profile) machine; build; exec bench/profile.sh "$OUT" ;;
   smoke) exec bench/smoke.sh ;;
-  *) echo "usage: bench/run.sh [all|load|relay|latency|density|joins|jointime|jointime-sfu|switch|seven|sfu|profile|smoke]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [all|load|relay|latency|density|joins|jointime|jointime-sfu|switch|gaps|seven|sfu|profile|smoke]" >&2; exit 2 ;;
 esac
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt" >&2
 log "results in $OUT"

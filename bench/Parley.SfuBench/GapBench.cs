@@ -14,11 +14,12 @@ namespace Parley.SfuBench;
 /// </summary>
 internal static class GapBench
 {
-    private sealed record Sample(string Direction, int Switch, string Page, string Of, double VideoGap, double AudioGap);
+    private sealed record Sample(string Direction, int Switch, string Page, string Of, double VideoGap, double AudioGap, double PageStall, double Took);
 
     public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
     {
         var switches = options.Int("switches", 10);
+        var steady = TimeSpan.FromSeconds(options.Int("steady-seconds", 10));
         var meshMax = options.Int("mesh-max", 4);
         if (meshMax < 2 || meshMax + 1 > Pages.Names.Length)
         {
@@ -53,28 +54,33 @@ internal static class GapBench
                     // Up: the first visitor makes MeshMax (still a mesh), the second one more.
                     await visitors[0].JoinAsync();
                     await SettleAsync([.. stayers, visitors[0]], "mesh", meshMax - 1, cancellationToken);
-                    await StartAsync(stayers);
+                    // The control: the same pages in a steady call, no switch, for as long.
+                    var started = await StartAsync(stayers);
+                    await Task.Delay(steady, cancellationToken);
+                    samples.AddRange(await ReadAsync(stayers, "steady", n, started));
+                    started = await StartAsync(stayers);
                     await visitors[1].JoinAsync();
                     await SettleAsync([.. stayers, .. visitors], "sfu", 2, cancellationToken);
-                    samples.AddRange(await ReadAsync(stayers, "up", n));
+                    samples.AddRange(await ReadAsync(stayers, "up", n, started));
 
                     // Down: both visitors leave; after MeshReturnDelay the room goes back to a mesh.
-                    await StartAsync(stayers);
+                    started = await StartAsync(stayers);
                     foreach (var v in visitors)
                     {
                         await v.Button("Leave meeting").ClickAsync();
                     }
                     await SettleAsync(stayers, "mesh", stayers.Count - 1, cancellationToken);
-                    samples.AddRange(await ReadAsync(stayers, "down", n));
+                    samples.AddRange(await ReadAsync(stayers, "down", n, started));
                 }
                 finally
                 {
                     await Pages.CloseAllAsync(visitors);
                 }
+                var still = samples.Where(s => s.Direction == "steady" && s.Switch == n).ToList();
                 var up = samples.Where(s => s.Direction == "up" && s.Switch == n).ToList();
                 var down = samples.Where(s => s.Direction == "down" && s.Switch == n).ToList();
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"switch {n}: up: longest video gap {up.Max(s => s.VideoGap):F0} ms, audio {up.Max(s => s.AudioGap):F0} ms; down: video {down.Max(s => s.VideoGap):F0} ms, audio {down.Max(s => s.AudioGap):F0} ms; load {ProcStat.LoadAverage()}"));
+                    $"switch {n}: steady: longest video gap {still.Max(s => s.VideoGap):F0} ms, audio {still.Max(s => s.AudioGap):F0} ms, page stall {still.Max(s => s.PageStall):F0} ms; up: video {up.Max(s => s.VideoGap):F0} ms, audio {up.Max(s => s.AudioGap):F0} ms, page stall {up.Max(s => s.PageStall):F0} ms, {up[0].Took:F1} s; down: video {down.Max(s => s.VideoGap):F0} ms, audio {down.Max(s => s.AudioGap):F0} ms, page stall {down.Max(s => s.PageStall):F0} ms, {down[0].Took:F1} s; load {ProcStat.LoadAverage()}"));
             }
         }
         finally
@@ -84,13 +90,20 @@ internal static class GapBench
         }
 
         var rows = new List<Row>();
-        foreach (var direction in new[] { "up", "down" })
+        foreach (var direction in new[] { "steady", "up", "down" })
         {
             var of = samples.Where(s => s.Direction == direction).ToList();
+            rows.Add(new($"{direction}_page_stall", $"{direction}: each staying page's own longest stall, left out of the gaps (ms)",
+                [.. of.GroupBy(s => (s.Switch, s.Page)).Select(g => g.Max(s => s.PageStall))]));
             rows.Add(new($"{direction}_video_gap", $"{direction}: longest gap in decoded video, per watched participant (ms)", [.. of.Select(s => s.VideoGap)]));
             rows.Add(new($"{direction}_audio_gap", $"{direction}: longest gap in received audio, per watched participant (ms)", [.. of.Select(s => s.AudioGap)]));
             rows.Add(new($"{direction}_video_worst", $"{direction}: the worst video gap of each switch (ms)",
                 [.. of.GroupBy(s => s.Switch).Select(g => g.Max(s => s.VideoGap))]));
+            if (direction != "steady")
+            {
+                rows.Add(new($"{direction}_took", $"{direction}: from the click until every page is on its new path alone and plays everyone (ms)",
+                    [.. of.GroupBy(s => s.Switch).Select(g => g.First().Took * 1000)]));
+            }
         }
         var notes = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -101,7 +114,8 @@ internal static class GapBench
         };
         Report.PrintTable($"switch gaps: {switches} switches up ({meshMax} → {meshMax + 1}) and down ({meshMax + 1} → {meshMax - 1})",
             [$"{meshMax - 1} pages stay; on each, per other staying participant, the longest gap from just before the Join (up) or Leave (down) click",
-             "until every page is on its new path with two connections and everyone plays; video: requestVideoFrameCallback; audio: packetsReceived every 100 ms (± 100 ms)",
+             "until every page is on its new path with two connections and everyone plays; video: requestVideoFrameCallback; audio: packetsReceived every 100 ms (± 100 ms);",
+             $"gaps count only the time the page ran (its own stalls are left out, and shown); steady: the {meshMax}-page mesh for {steady.TotalSeconds:F0} s before each switch, no switch",
              $"load average {loadStart} at the start, {ProcStat.LoadAverage()} at the end"],
             rows);
         if (options.Get("json") is { Length: > 0 } path)
@@ -114,7 +128,7 @@ internal static class GapBench
     /// <summary>SettleAsync waits until every page shows <paramref name="mode"/>, has <paramref name="connections"/> open connections and plays everyone.</summary>
     private static async Task SettleAsync(IReadOnlyList<Participant> people, string mode, int connections, CancellationToken cancellationToken)
     {
-        // A switch may take up to Parley:Sfu:SwitchTimeout (20 s) before the old connections close.
+        // A switch may take up to Parley:Sfu:SwitchTimeout (30 s) before the old connections close.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         foreach (var p in people)
         {
@@ -130,16 +144,20 @@ internal static class GapBench
         await Pages.WaitForEveryoneAsync(people, TimeSpan.FromSeconds(30), cancellationToken);
     }
 
-    private static async Task StartAsync(IEnumerable<Participant> pages)
+    /// <summary>StartAsync starts the gaps on every page and gives the time it did: the click that begins a switch comes right after.</summary>
+    private static async Task<DateTime> StartAsync(IEnumerable<Participant> pages)
     {
+        var started = DateTime.UtcNow;
         foreach (var p in pages)
         {
             await GapWatch.StartAsync(p);
         }
+        return started;
     }
 
-    private static async Task<List<Sample>> ReadAsync(IReadOnlyList<Participant> stayers, string direction, int n)
+    private static async Task<List<Sample>> ReadAsync(IReadOnlyList<Participant> stayers, string direction, int n, DateTime started)
     {
+        var took = DateTime.UtcNow - started;
         var found = new List<Sample>();
         foreach (var p in stayers)
         {
@@ -148,7 +166,7 @@ internal static class GapBench
             {
                 var gap = gaps.SingleOrDefault(g => g.Name == other.Name)
                     ?? throw new InvalidOperationException($"{p.Name}'s page has no tile of {other.Name}.");
-                found.Add(new Sample(direction, n, p.Name, other.Name, gap.VideoGap, gap.AudioGap));
+                found.Add(new Sample(direction, n, p.Name, other.Name, gap.VideoGap, gap.AudioGap, gap.PageStall, took.TotalSeconds));
             }
         }
         return found;

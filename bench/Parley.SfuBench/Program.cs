@@ -9,7 +9,7 @@ process pointed at it, and stops both, and deletes the namespace, when it ends.
 
 Usage: Parley.SfuBench serve  [--mesh-max 4] [--ready-file FILE]     run until SIGTERM or Ctrl-C
        Parley.SfuBench switch [--mesh-max 4] [--runs 5] [--warmup-runs 1] [--json FILE]
-       Parley.SfuBench gaps   [--mesh-max 4] [--switches 10] [--mesh-return-delay 00:00:03] [--json FILE]
+       Parley.SfuBench gaps   [--mesh-max 4] [--switches 10] [--steady-seconds 10] [--mesh-return-delay 00:00:03] [--json FILE]
        Parley.SfuBench seven  [--parties 7] [--mesh-max 4] [--runs 1] [--settle 5] [--window 20] [--json FILE]
   common: [--server-dll artifacts/bench/server/Parley.Server.dll] [--port 18500] [--cpu N]
           [--server-log FILE] [--max-participants N] [--mesh-return-delay hh:mm:ss]

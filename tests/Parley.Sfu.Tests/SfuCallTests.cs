@@ -87,8 +87,8 @@ public sealed class SfuCall : IAsyncDisposable
     {
         foreach (var p in people)
         {
-            // A switch may take up to Parley:Sfu:SwitchTimeout (20 s) before the old connections close.
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
+            // A switch may take up to Parley:Sfu:SwitchTimeout (30 s) before the old connections close.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
             while (await TileFlow.OpenConnectionsAsync(p) != count)
             {
                 Assert.True(DateTime.UtcNow < deadline, $"{p.Name} still has {await TileFlow.OpenConnectionsAsync(p)} connections, not {count}, after the switch.");

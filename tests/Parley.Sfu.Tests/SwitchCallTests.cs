@@ -79,7 +79,7 @@ public sealed class SwitchCallTests(Chromium chromium)
             foreach (var other in people.Where(o => o != p))
             {
                 var gap = gaps.Single(g => g.Name == other.Name);
-                output?.WriteLine($"switch {direction}: on {p.Name}'s page, {other.Name}: longest video gap {gap.VideoGap} ms, audio gap {gap.AudioGap} ms");
+                output?.WriteLine($"switch {direction}: on {p.Name}'s page, {other.Name}: longest video gap {gap.VideoGap} ms (ending at {gap.VideoGapAt} ms), audio gap {gap.AudioGap} ms (at {gap.AudioGapAt} ms); the page's longest stall {gap.PageStall} ms");
                 Assert.True(gap.VideoGap < Lost.TotalMilliseconds, $"{p.Name} lost {other.Name}'s video for {gap.VideoGap} ms across the switch {direction}.");
                 Assert.True(gap.AudioGap < Lost.TotalMilliseconds, $"{p.Name} lost {other.Name}'s audio for {gap.AudioGap} ms across the switch {direction}.");
             }

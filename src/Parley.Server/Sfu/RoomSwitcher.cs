@@ -79,10 +79,12 @@ internal sealed class RoomSwitcher(SfuRuntime runtime, IRoomRouter router, SfuAv
     public async ValueTask ReadyAsync(string roomId, string participantId, int epoch, IReadOnlyList<string> missing)
     {
         bool last;
+        string outcome;
         lock (_gate)
         {
             if (!_switches.TryGetValue(roomId, out var s) || s.Epoch != epoch)
             {
+                outcome = (s?.Epoch ?? 0) < epoch ? "kept until its switch begins" : "ignored: an earlier switch";
                 if ((s?.Epoch ?? 0) < epoch)
                 {
                     // Not begun yet (or a stray one): keep it for that epoch only, bounded by the room.
@@ -95,15 +97,19 @@ internal sealed class RoomSwitcher(SfuRuntime runtime, IRoomRouter router, SfuAv
                     }
                     _early[roomId] = early;
                 }
+                SfuLog.SwitchReady(runtime.Logger, roomId, participantId, epoch, missing.Count, outcome);
                 return;
             }
             if (!s.Pending.Remove(participantId))
             {
+                SfuLog.SwitchReady(runtime.Logger, roomId, participantId, epoch, missing.Count, "ignored: not asked or already in");
                 return;
             }
             s.Missing[participantId] = [.. missing];
             last = s.Pending.Count == 0;
+            outcome = $"{s.Pending.Count} still to report, after {runtime.Time.GetElapsedTime(s.Started).TotalSeconds:F1} s";
         }
+        SfuLog.SwitchReady(runtime.Logger, roomId, participantId, epoch, missing.Count, outcome);
         if (last)
         {
             await CompleteAsync(roomId, epoch, deadline: false);

@@ -46,9 +46,9 @@ public sealed class SfuOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan MeshReturnDelay { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long a switch between mesh and SFU may take: then the old path closes for every pair whose new path works. Default 20 s (a client reports at 15 s at the latest).</summary>
+    /// <summary>How long a switch between mesh and SFU may take: then the old path closes for every pair whose new path works. Default 30 s (a client reports at 25 s at the latest).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
-    public TimeSpan SwitchTimeout { get; set; } = TimeSpan.FromSeconds(20);
+    public TimeSpan SwitchTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>IsEnabled is true when a Janus URL is set.</summary>
     public bool IsEnabled => !string.IsNullOrWhiteSpace(JanusUrl);

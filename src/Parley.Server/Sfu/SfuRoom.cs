@@ -30,9 +30,18 @@ internal sealed class SfuRoom
     private long _nextFeed = ObserverFeed + 1;
     private bool _closed;
     private bool _reconcileScheduled;
+    private long _burstStarted;
+    private int _burstSeen;
 
-    /// <summary>ReconcileBurst is how long new publishers are gathered before the subscribers are updated.</summary>
+    /// <summary>
+    /// ReconcileBurst is how long the room waits without a new publisher before the subscribers are
+    /// updated, and MaxBurst how long it gathers one burst at most: at a switch everyone publishes
+    /// within a few seconds, and one renegotiation per subscriber with every one of them costs far
+    /// less than one per publisher.
+    /// </summary>
     private static readonly TimeSpan ReconcileBurst = TimeSpan.FromMilliseconds(400);
+
+    private static readonly TimeSpan MaxBurst = TimeSpan.FromSeconds(2.5);
 
     public SfuRoom(string id, SfuRuntime runtime)
     {
@@ -321,25 +330,39 @@ internal sealed class SfuRoom
                 added |= _active.Add(feed);
             }
         }
-        if (added && !_reconcileScheduled)
+        if (added)
         {
-            // Publishers come in bursts (everyone publishes at a switch): gather a burst into one
-            // renegotiation per subscriber instead of one per publisher.
-            _reconcileScheduled = true;
-            _ = Task.Delay(ReconcileBurst, _runtime.Time).ContinueWith(_ => Post(async () =>
+            _burstSeen++;
+            if (!_reconcileScheduled)
             {
-                _reconcileScheduled = false;
-                foreach (var member in _members.Values)
-                {
-                    await ReconcileAsync(member);
-                }
-            }), TaskScheduler.Default);
+                _reconcileScheduled = true;
+                _burstStarted = _runtime.Time.GetTimestamp();
+                ScheduleBurstEnd(_burstSeen);
+            }
         }
         if (VideoRoom.Gone(data) is { } gone)
         {
             await FeedGoneAsync(gone);
         }
     }
+
+    // ScheduleBurstEnd looks again after ReconcileBurst: the burst of publishers is over when none
+    // came meanwhile and no member's publish connection is still on its way in, or at MaxBurst.
+    private void ScheduleBurstEnd(int seen) =>
+        _ = Task.Delay(ReconcileBurst, _runtime.Time).ContinueWith(_ => Post(async () =>
+        {
+            var waiting = _burstSeen != seen || _members.Values.Any(m => m.Publisher is not null && m.Feed is { } f && !_active.Contains(f));
+            if (waiting && _runtime.Time.GetElapsedTime(_burstStarted) < MaxBurst)
+            {
+                ScheduleBurstEnd(_burstSeen);
+                return;
+            }
+            _reconcileScheduled = false;
+            foreach (var member in _members.Values)
+            {
+                await ReconcileAsync(member);
+            }
+        }), TaskScheduler.Default);
 
     // FeedGoneAsync: a publisher stopped. Janus renegotiates the subscribers that had it by itself
     // (autoupdate); a subscriber left with nothing to receive is ended instead of being sent an

@@ -3,8 +3,13 @@ using System.Text.Json;
 
 namespace Parley.Testing;
 
-/// <summary>Gap is one remote tile's longest gaps (ms) since <see cref="GapWatch.StartAsync"/>, and its decoded frames so far.</summary>
-public sealed record Gap(string Name, double VideoGap, double AudioGap, double Frames);
+/// <summary>
+/// Gap is one remote tile's longest gaps (ms) since <see cref="GapWatch.StartAsync"/>, counting only
+/// the time its page ran, its decoded frames so far, and the page's own longest stall (main thread
+/// starved) since then, which the gaps leave out; <c>VideoGapAt</c> and <c>AudioGapAt</c> are when
+/// (ms after the start) each longest gap ended.
+/// </summary>
+public sealed record Gap(string Name, double VideoGap, double AudioGap, double Frames, double PageStall, double VideoGapAt = 0, double AudioGapAt = 0);
 
 /// <summary>
 /// GapWatch measures, in a page, the longest gap in decoded video frames and in received audio of

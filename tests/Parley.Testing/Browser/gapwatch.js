@@ -2,17 +2,42 @@
 // tile, the longest gap between decoded video frames of what the tile shows
 // (requestVideoFrameCallback on the visible element, following it when a switch of path replaces
 // it) and the longest gap in received audio of the tile's audio track (inbound-rtp
-// packetsReceived, sampled every 100 ms).
+// packetsReceived, sampled every 100 ms). A gap counts only the time the page itself ran: a
+// heartbeat timer records the page's own stalls (its main thread starved, as happens with several
+// pages on two cores, switch or not), which are taken out of each gap and reported apart.
 (() => {
   const watched = new WeakSet();
   let tiles = new Map();
   let since = 0;
 
   const now = () => performance.now();
+
+  // The page's own stalls: [start, end] spans in which the heartbeat did not run (last 2 minutes).
+  const BEAT_MS = 20;
+  const STALL_MS = 60;
+  /** @type {[number, number][]} */
+  const stalls = [];
+  let beat = now();
+  let longestStall = 0;
+  setInterval(() => {
+    const t = now();
+    if (t - beat > STALL_MS) {
+      stalls.push([beat + BEAT_MS, t]);
+      if (since) longestStall = Math.max(longestStall, t - beat - BEAT_MS);
+      while (stalls.length && stalls[0][1] < t - 120_000) stalls.shift();
+    }
+    beat = t;
+  }, BEAT_MS);
+  /** ran is how much of [from, to] the page ran, its stalls taken out. */
+  const ran = (from, to) => {
+    let stalled = 0;
+    for (const [a, b] of stalls) stalled += Math.max(0, Math.min(b, to) - Math.max(a, from));
+    return to - from - stalled;
+  };
   const entry = (name) => {
     let e = tiles.get(name);
     if (!e) {
-      e = { name, lastFrame: 0, videoGap: 0, frames: 0, lastAudio: 0, audioPackets: -1, audioGap: 0 };
+      e = { name, lastFrame: 0, videoGap: 0, videoGapAt: 0, frames: 0, lastAudio: 0, audioPackets: -1, audioGap: 0, audioGapAt: 0 };
       tiles.set(name, e);
     }
     return e;
@@ -25,7 +50,10 @@
       if (!video.isConnected) return;
       const e = entry(name);
       const t = now();
-      if (since && e.lastFrame && e.lastFrame >= since) e.videoGap = Math.max(e.videoGap, t - e.lastFrame);
+      if (since && e.lastFrame && e.lastFrame >= since && ran(e.lastFrame, t) > e.videoGap) {
+        e.videoGap = ran(e.lastFrame, t);
+        e.videoGapAt = t - since;
+      }
       e.lastFrame = t;
       e.frames++;
       video.requestVideoFrameCallback(onFrame);
@@ -41,16 +69,16 @@
     }
   }, 50);
 
-  setInterval(async () => {
-    const pcs = window.__pcs || [];
+  // Audio: each sample's time is when it was asked for, so a slow getStats does not count as a gap.
+  const sampleAudio = async () => {
+    const t = now();
     const byTrack = new Map();
-    for (const pc of pcs) {
-      if (pc.connectionState === 'closed') continue;
-      (await pc.getStats()).forEach((s) => {
+    const open = (window.__pcs || []).filter((pc) => pc.connectionState !== 'closed');
+    for (const report of await Promise.all(open.map((pc) => pc.getStats().catch(() => null)))) {
+      report?.forEach((s) => {
         if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.trackIdentifier) byTrack.set(s.trackIdentifier, s.packetsReceived || 0);
       });
     }
-    const t = now();
     for (const tile of document.querySelectorAll('#grid .tile:not(.self)')) {
       const name = tile.querySelector('.tile-name')?.textContent || '';
       const video = tile.querySelector('video.tile-video:not(.incoming)');
@@ -58,32 +86,43 @@
       const e = entry(name);
       const packets = track ? byTrack.get(track.id) ?? -1 : -1;
       if (packets >= 0 && packets !== e.audioPackets) {
-        if (since && e.lastAudio && e.lastAudio >= since) e.audioGap = Math.max(e.audioGap, t - e.lastAudio);
+        if (since && e.lastAudio && e.lastAudio >= since && ran(e.lastAudio, t) > e.audioGap) {
+          e.audioGap = ran(e.lastAudio, t);
+          e.audioGapAt = t - since;
+        }
         e.lastAudio = t;
         e.audioPackets = packets;
       }
     }
-  }, 100);
+    setTimeout(sampleAudio, 100);
+  };
+  setTimeout(sampleAudio, 100);
 
   window.__gaps = {
     /** start measures from now on (the last frame before it counts as the start). */
     start() {
       since = now();
+      longestStall = 0;
       for (const e of tiles.values()) {
         e.videoGap = 0;
         e.audioGap = 0;
+        e.videoGapAt = 0;
+        e.audioGapAt = 0;
         e.lastFrame = e.lastFrame ? since : 0;
         e.lastAudio = e.lastAudio ? since : 0;
       }
     },
-    /** read gives each tile's longest gaps since start (a gap still open counts up to now). */
+    /** read gives each tile's longest gaps since start (a gap still open counts up to now), and the page's longest stall. */
     read() {
       const t = now();
       return [...tiles.values()].map((e) => ({
         name: e.name,
-        videoGap: Math.round(Math.max(e.videoGap, e.lastFrame ? t - e.lastFrame : 0)),
-        audioGap: Math.round(Math.max(e.audioGap, e.lastAudio ? t - e.lastAudio : 0)),
+        videoGap: Math.round(Math.max(e.videoGap, e.lastFrame ? ran(e.lastFrame, t) : 0)),
+        audioGap: Math.round(Math.max(e.audioGap, e.lastAudio ? ran(e.lastAudio, t) : 0)),
         frames: e.frames,
+        videoGapAt: Math.round(e.videoGapAt),
+        audioGapAt: Math.round(e.audioGapAt),
+        pageStall: Math.round(longestStall),
       }));
     },
   };

@@ -25,7 +25,7 @@ import { Emitter } from './emitter.js';
  * client reports whom it still misses on the new path, so the server keeps
  * the old connection to them (the server's own deadline is a little longer).
  */
-export const REPORT_AFTER_MS = 15_000;
+export const REPORT_AFTER_MS = 25_000;
 
 /** POLL_MS is how often, during a switch, the new path is asked whether it plays each participant yet. */
 const POLL_MS = 150;

@@ -139,9 +139,11 @@ export class Tile {
     this.#incoming = next;
     this.video.after(next);
     let done = false;
-    const swap = () => {
+    const asked = performance.now();
+    const swap = (/** @type {unknown} */ how) => {
       if (done || this.#incoming !== next) return;
       done = true;
+      console.debug(`parley: tile swap after ${Math.round(performance.now() - asked)} ms (${how === 'timeout' ? 'timeout' : 'first frame'})`);
       clearTimeout(timer);
       const old = this.video;
       next.muted = old.muted;
@@ -152,7 +154,7 @@ export class Tile {
       old.remove();
       if (!next.muted) this.#play(next);
     };
-    const timer = setTimeout(swap, SWAP_TIMEOUT_MS);
+    const timer = setTimeout(swap, SWAP_TIMEOUT_MS, 'timeout');
     next.requestVideoFrameCallback(swap);
     next.play().catch(() => {});
   }
