@@ -252,7 +252,7 @@ run_gaps() {
   log "the longest gap in each stream across $GAP_SWITCHES switches up (MeshMax 4: 4 → 5) and down (5 → 3)"
   sfu_ready
   enter_netns
-  sfubench gaps --mesh-max 4 --switches "$GAP_SWITCHES"
+  sfubench gaps --mesh-max 4 --switches "$GAP_SWITCHES" --sfu-log-level Debug
   leave_netns
 }
 

@@ -72,6 +72,19 @@ internal static class GapBench
                     await SettleAsync(stayers, "mesh", stayers.Count - 1, cancellationToken);
                     samples.AddRange(await ReadAsync(stayers, "down", n, started));
                 }
+                catch
+                {
+                    // What the pages said is the best clue to a switch that did not happen.
+                    foreach (var p in stayers.Concat(visitors))
+                    {
+                        foreach (var line in p.Log.TakeLast(30))
+                        {
+                            Console.Error.WriteLine($"[{p.Name}] {line}");
+                        }
+                        Console.Error.WriteLine($"[{p.Name}] connections: {await ConnectionsAsync(p)}");
+                    }
+                    throw;
+                }
                 finally
                 {
                     await Pages.CloseAllAsync(visitors);
@@ -124,6 +137,21 @@ internal static class GapBench
         }
         return 0;
     }
+
+    /// <summary>ConnectionsAsync describes each peer connection of a page: its states and what each inbound stream received and decoded.</summary>
+    private static Task<string> ConnectionsAsync(Participant p) => p.Page.EvaluateAsync<string>("""
+        async () => {
+          const out = [];
+          for (const pc of window.__pcs || []) {
+            const rtp = [];
+            (await pc.getStats()).forEach((s) => {
+              if (s.type === 'inbound-rtp') rtp.push(`${s.kind}:${s.mid}:${s.packetsReceived}p/${s.framesDecoded ?? '-'}f/${s.frameWidth ?? '-'}w`);
+            });
+            out.push(`${pc.connectionState}/${pc.iceConnectionState}/${pc.signalingState} [${rtp.join(' ')}]`);
+          }
+          return `${document.visibilityState}; ` + out.join(' | ');
+        }
+        """);
 
     /// <summary>SettleAsync waits until every page shows <paramref name="mode"/>, has <paramref name="connections"/> open connections and plays everyone.</summary>
     private static async Task SettleAsync(IReadOnlyList<Participant> people, string mode, int connections, CancellationToken cancellationToken)

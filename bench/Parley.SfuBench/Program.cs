@@ -12,7 +12,7 @@ Usage: Parley.SfuBench serve  [--mesh-max 4] [--ready-file FILE]     run until S
        Parley.SfuBench gaps   [--mesh-max 4] [--switches 10] [--steady-seconds 10] [--mesh-return-delay 00:00:03] [--json FILE]
        Parley.SfuBench seven  [--parties 7] [--mesh-max 4] [--runs 1] [--settle 5] [--window 20] [--json FILE]
   common: [--server-dll artifacts/bench/server/Parley.Server.dll] [--port 18500] [--cpu N]
-          [--server-log FILE] [--max-participants N] [--mesh-return-delay hh:mm:ss]
+          [--server-log FILE] [--max-participants N] [--sfu-log-level Debug] [--mesh-return-delay hh:mm:ss]
 Run it as root inside a network namespace that holds only loopback (bench/run.sh does): Janus
 and the browsers send media, and nothing may leave this machine. $PARLEY_JANUS and
 $PARLEY_CHROMIUM override /usr/bin/janus and /usr/bin/chromium.

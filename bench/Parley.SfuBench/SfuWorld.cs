@@ -46,6 +46,10 @@ internal sealed class SfuWorld : IAsyncDisposable
             {
                 settings["Parley:Sfu:MeshReturnDelay"] = delay;
             }
+            if (options.Get("sfu-log-level") is { Length: > 0 } level)
+            {
+                settings["Logging:LogLevel:Parley.Sfu"] = level;
+            }
             if (options.Get("max-participants") is { Length: > 0 } max)
             {
                 settings["Parley:MaxParticipants"] = max;

@@ -115,6 +115,34 @@ public sealed class SwitchProtocolTests
         Assert.Equal(new[] { Id(0), Id(1), Id(2) }.Order(), await KeepAsync(m[3], 1));
         // The newcomer had no mesh connections: nothing to keep.
         Assert.Empty(await KeepAsync(m[4], 1));
+
+        // Later P3's SFU side plays everyone but P0: the pairs it now has on both sides close, and
+        // each member with fewer old connections hears its new list (P2 and P1 are done with P3).
+        await SendReadyAsync(m[3], 1, Id(0));
+        Assert.Empty(await KeepAsync(m[2], 1));
+        Assert.Equal([Id(0)], await KeepAsync(m[1], 1));
+        Assert.Equal([Id(0)], await KeepAsync(m[3], 1));
+        // P0's list did not change (it still lacks P1, P3 lacks it): it heard nothing. Now P0
+        // plays everyone: its pair with P1 closes; the one with P3 stays until P3 reports too.
+        await SendReadyAsync(m[0], 1);
+        Assert.Equal([Id(3)], await KeepAsync(m[0], 1));
+        Assert.Empty(await KeepAsync(m[1], 1));
+        await SendReadyAsync(m[3], 1);
+        Assert.Empty(await KeepAsync(m[0], 1));
+        Assert.Empty(await KeepAsync(m[3], 1));
+        // Nothing is kept any more: a report after that, or of another epoch, changes nothing.
+        await SendReadyAsync(m[2], 1, Id(0));
+        await SendReadyAsync(m[2], 7, Id(0));
+        await NoSwitchDoneAsync(m[2]);
+    }
+
+    private static async Task NoSwitchDoneAsync(SignalingClient c)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(1);
+        while (DateTime.UtcNow < until && await c.NextWithinAsync(until - DateTime.UtcNow, Ct) is { } message)
+        {
+            Assert.DoesNotContain("\"switch-done\"", message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -17,6 +17,9 @@ internal sealed class RoomSwitcher(SfuRuntime runtime, IRoomRouter router, SfuAv
     private readonly Dictionary<string, Switch> _switches = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ITimer> _returns = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ITimer> _retries = new(StringComparer.Ordinal);
+    // _settling holds, per room, a switch that ended with pairs kept on the old path: a member
+    // whose new path starts to play them later reports again, and those pairs close then.
+    private readonly Dictionary<string, Settling> _settling = new(StringComparer.Ordinal);
     // _early holds reports that came before their switch was begun: the router tells the members
     // of a mode change before the switcher hears of it, and a quick client may answer at once.
     private readonly Dictionary<string, (int Epoch, Dictionary<string, string[]> Reports)> _early = new(StringComparer.Ordinal);
@@ -48,6 +51,7 @@ internal sealed class RoomSwitcher(SfuRuntime runtime, IRoomRouter router, SfuAv
         {
             _switches.Remove(roomId, out replaced);
             _switches[roomId] = state;
+            _settling.Remove(roomId);
             if (_early.Remove(roomId, out var early) && early.Epoch == epoch)
             {
                 foreach (var (id, missing) in early.Reports)
@@ -80,6 +84,10 @@ internal sealed class RoomSwitcher(SfuRuntime runtime, IRoomRouter router, SfuAv
     {
         bool last;
         string outcome;
+        if (await SettleAsync(roomId, participantId, epoch, missing))
+        {
+            return;
+        }
         lock (_gate)
         {
             if (!_switches.TryGetValue(roomId, out var s) || s.Epoch != epoch)
@@ -128,6 +136,10 @@ internal sealed class RoomSwitcher(SfuRuntime runtime, IRoomRouter router, SfuAv
                 s.Missing.Remove(participantId);
                 last = s.Pending.Count == 0;
                 epoch = s.Epoch;
+            }
+            if (_settling.TryGetValue(roomId, out var settling))
+            {
+                settling.Forget(participantId);
             }
             if (left.Remaining == 0)
             {
@@ -313,22 +325,12 @@ internal sealed class RoomSwitcher(SfuRuntime runtime, IRoomRouter router, SfuAv
         // Those who had the old path: the ones asked to report. Whoever did not report lacks the
         // new path to all of them; a pair keeps its old path when either side lacks the new one.
         var old = s.Missing.Keys.Concat(s.Pending).Where(members.Contains).ToHashSet(StringComparer.Ordinal);
-        var keeps = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var a in old)
+        var settling = new Settling(epoch, s.To, old);
+        foreach (var id in old)
         {
-            foreach (var b in old)
-            {
-                if (string.CompareOrdinal(a, b) >= 0)
-                {
-                    continue;
-                }
-                if (Lacks(s, a, b) || Lacks(s, b, a))
-                {
-                    Add(keeps, a, b);
-                    Add(keeps, b, a);
-                }
-            }
+            settling.Missing[id] = s.Pending.Contains(id) ? [.. old] : s.Missing[id];
         }
+        var keeps = settling.Keeps();
         var closed = new List<string>();
         foreach (var member in members)
         {
@@ -339,6 +341,7 @@ internal sealed class RoomSwitcher(SfuRuntime runtime, IRoomRouter router, SfuAv
             }
             await runtime.Signals.SwitchDoneAsync(roomId, member, epoch, keep, CancellationToken.None);
         }
+        settling.Sent = keeps;
         var pairs = old.Count * (old.Count - 1) / 2;
         var kept = keeps.Values.Sum(k => k.Count) / 2;
         var outcome = kept == 0 ? "complete" : kept < pairs ? "partial" : "failed";
@@ -355,27 +358,75 @@ internal sealed class RoomSwitcher(SfuRuntime runtime, IRoomRouter router, SfuAv
         {
             availability.Succeeded(roomId);
         }
+        if (kept > 0)
+        {
+            lock (_gate)
+            {
+                if (!_switches.ContainsKey(roomId))
+                {
+                    _settling[roomId] = settling;
+                }
+            }
+        }
         if (Completed is { } completed)
         {
             await completed(roomId, s.To, closed);
         }
     }
 
-    private static bool Lacks(Switch s, string who, string whom) =>
-        s.Pending.Contains(who) || (s.Missing.TryGetValue(who, out var missing) && missing.Contains(whom));
-
-    private static void Add(Dictionary<string, List<string>> keeps, string member, string other)
+    // SettleAsync takes a report that comes after its switch ended with pairs kept on the old
+    // path: the pairs the reporter now plays on the new path (and whose other side does too)
+    // close, and each member whose list of old connections got shorter hears it. False when the
+    // report is not one of those.
+    private async ValueTask<bool> SettleAsync(string roomId, string participantId, int epoch, IReadOnlyList<string> missing)
     {
-        if (!keeps.TryGetValue(member, out var list))
+        List<(string Member, List<string> Keep)> changed;
+        Settling settling;
+        lock (_gate)
         {
-            keeps[member] = list = [];
+            if (!_settling.TryGetValue(roomId, out var found) || found.Epoch != epoch || _switches.ContainsKey(roomId))
+            {
+                return false;
+            }
+            settling = found;
+            if (!settling.Old.Contains(participantId))
+            {
+                return true;
+            }
+            settling.Missing[participantId] = [.. missing.Where(settling.Old.Contains)];
+            var keeps = settling.Keeps();
+            changed = [];
+            foreach (var (member, before) in settling.Sent)
+            {
+                var now = keeps.TryGetValue(member, out var list) ? list : [];
+                if (now.Count < before.Count)
+                {
+                    changed.Add((member, now));
+                }
+            }
+            settling.Sent = keeps;
+            if (keeps.Count == 0)
+            {
+                _settling.Remove(roomId);
+            }
         }
-        list.Add(other);
+        SfuLog.SwitchReady(runtime.Logger, roomId, participantId, epoch, missing.Count, $"after the switch: {changed.Count} members close more old connections");
+        foreach (var (member, keep) in changed)
+        {
+            await runtime.Signals.SwitchDoneAsync(roomId, member, epoch, keep, CancellationToken.None);
+        }
+        var closed = changed.Where(c => c.Keep.Count == 0).Select(c => c.Member).ToList();
+        if (closed.Count > 0 && Completed is { } completed)
+        {
+            await completed(roomId, settling.To, closed);
+        }
+        return true;
     }
 
     private void Drop(string roomId)
     {
         _early.Remove(roomId);
+        _settling.Remove(roomId);
         if (_switches.Remove(roomId, out var s))
         {
             s.Deadline.Dispose();
@@ -398,6 +449,59 @@ internal sealed class RoomSwitcher(SfuRuntime runtime, IRoomRouter router, SfuAv
             {
                 Drop(room);
             }
+        }
+    }
+
+    /// <summary>
+    /// Settling is a switch's end state: who had the old path, whom each of them misses on the new
+    /// one, and the old connections each member was last told to keep.
+    /// </summary>
+    private sealed class Settling(int epoch, RoomMode to, HashSet<string> old)
+    {
+        public int Epoch { get; } = epoch;
+
+        public RoomMode To { get; } = to;
+
+        public HashSet<string> Old { get; } = old;
+
+        public Dictionary<string, HashSet<string>> Missing { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, List<string>> Sent { get; set; } = new(StringComparer.Ordinal);
+
+        public void Forget(string participantId)
+        {
+            Old.Remove(participantId);
+            Missing.Remove(participantId);
+            Sent.Remove(participantId);
+        }
+
+        /// <summary>Keeps gives, per member, the others to whom it keeps its old connection: a pair where either side lacks the new path.</summary>
+        public Dictionary<string, List<string>> Keeps()
+        {
+            var keeps = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            foreach (var a in Old)
+            {
+                foreach (var b in Old)
+                {
+                    if (string.CompareOrdinal(a, b) < 0 && (Lacks(a, b) || Lacks(b, a)))
+                    {
+                        Add(keeps, a, b);
+                        Add(keeps, b, a);
+                    }
+                }
+            }
+            return keeps;
+        }
+
+        private bool Lacks(string who, string whom) => !Missing.TryGetValue(who, out var missing) || missing.Contains(whom);
+
+        private static void Add(Dictionary<string, List<string>> keeps, string member, string other)
+        {
+            if (!keeps.TryGetValue(member, out var list))
+            {
+                keeps[member] = list = [];
+            }
+            list.Add(other);
         }
     }
 

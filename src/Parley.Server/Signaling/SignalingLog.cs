@@ -33,6 +33,9 @@ internal static partial class SignalingLog
     [LoggerMessage(10, LogLevel.Information, "Connection {ConnectionId} lost: {Why}")]
     public static partial void Lost(ILogger logger, string connectionId, string why);
 
+    [LoggerMessage(12, LogLevel.Error, "An SFU request of peer {PeerId} failed")]
+    public static partial void SfuRequestFailed(ILogger logger, Exception exception, string? peerId);
+
     [LoggerMessage(11, LogLevel.Error, "Signaling failed on connection {ConnectionId}")]
     public static partial void Failed(ILogger logger, Exception exception, string connectionId);
 }

@@ -329,59 +329,126 @@ internal sealed partial class SignalingSession : IConnectionHandler
         return set.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(set.AsTask());
     }
 
-    private async ValueTask SfuOfferAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
+    private ValueTask SfuOfferAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
     {
         if (!TryRead(utf8.Span, Json.SfuOfferMessage, id, out var offer) || !TrySfuPc(offer.Pc, id, out var pc))
         {
-            return;
+            return ValueTask.CompletedTask;
         }
         if (pc != SfuPc.Publish)
         {
             Reject(ErrorCodes.BadRequest, "Only the server offers on the subscribe connection: answer its sfu-offer with sfu-answer.", id);
-            return;
+            return ValueTask.CompletedTask;
         }
         if (!IsSdp(offer.Sdp, "sfu-offer", id) || SfuFor(id) is not { } sfu)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
-        var (answer, error) = await sfu.PublishAsync(roomId, self.Id, offer.Sdp!, offer.Fresh == true);
-        if (error is { } e)
+        var pending = sfu.PublishAsync(roomId, self.Id, offer.Sdp!, offer.Fresh == true);
+        if (pending.IsCompleted)
+        {
+            Published(pending.Result, id);
+        }
+        else
+        {
+            _ = PublishedAsync(pending.AsTask(), id);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task PublishedAsync(Task<(string? Answer, SfuError? Error)> pending, string? id)
+    {
+        try
+        {
+            Published(await pending, id);
+        }
+#pragma warning disable CA1031 // A request nobody awaits: its failure is logged, not thrown into the void.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            SignalingLog.SfuRequestFailed(Logger, e, _self?.Id);
+        }
+    }
+
+    private void Published((string? Answer, SfuError? Error) result, string? id)
+    {
+        if (result.Error is { } e)
         {
             Reject(e.Code, e.Message, id);
             return;
         }
-        _connection.Send(Serialize(new SfuAnswerMessage(SfuSignals.PcName(SfuPc.Publish), answer), Json.SfuAnswerMessage));
+        _connection.Send(Serialize(new SfuAnswerMessage(SfuSignals.PcName(SfuPc.Publish), result.Answer), Json.SfuAnswerMessage));
         _services.Metrics.Relayed("sfu-offer");
     }
 
-    private async ValueTask SfuAnswerAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
+    /// <summary>
+    /// Queued lets the room's loop work on an SFU request this session queued there (in the
+    /// participant's order: an SfuRoom takes requests into its loop as they are made) while the
+    /// session reads the next message, so a busy media server never holds up the participant's
+    /// other messages (a switch-ready, a mesh offer). A refusal still reaches the participant.
+    /// </summary>
+    private void Queued(ValueTask<SfuError?> pending, string? id, string kind)
+    {
+        if (pending.IsCompleted)
+        {
+            Done(pending.Result, id, kind);
+        }
+        else
+        {
+            _ = QueuedAsync(pending.AsTask(), id, kind);
+        }
+    }
+
+    private async Task QueuedAsync(Task<SfuError?> pending, string? id, string kind)
+    {
+        try
+        {
+            Done(await pending, id, kind);
+        }
+#pragma warning disable CA1031 // A request nobody awaits: its failure is logged, not thrown into the void.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            SignalingLog.SfuRequestFailed(Logger, e, _self?.Id);
+        }
+    }
+
+    private void Done(SfuError? error, string? id, string kind)
+    {
+        if (error is { } e)
+        {
+            Reject(e.Code, e.Message, id);
+        }
+        else if (kind.Length > 0)
+        {
+            _services.Metrics.Relayed(kind);
+        }
+    }
+
+    private ValueTask SfuAnswerAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
     {
         if (!TryRead(utf8.Span, Json.SfuAnswerMessage, id, out var answer) || !TrySfuPc(answer.Pc, id, out var pc))
         {
-            return;
+            return ValueTask.CompletedTask;
         }
         if (pc != SfuPc.Subscribe)
         {
             Reject(ErrorCodes.BadRequest, "The publish connection's answer comes from the server: send its offer as sfu-offer.", id);
-            return;
+            return ValueTask.CompletedTask;
         }
         if (!IsSdp(answer.Sdp, "sfu-answer", id) || SfuFor(id) is not { } sfu)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
-        if (await sfu.AnswerAsync(roomId, self.Id, answer.Sdp!) is { } e)
-        {
-            Reject(e.Code, e.Message, id);
-            return;
-        }
-        _services.Metrics.Relayed("sfu-answer");
+        Queued(sfu.AnswerAsync(roomId, self.Id, answer.Sdp!), id, "sfu-answer");
+        return ValueTask.CompletedTask;
     }
 
-    private async ValueTask SfuCandidateAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
+    private ValueTask SfuCandidateAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
     {
         if (!TryRead(utf8.Span, Json.SfuCandidateMessage, id, out var message) || !TrySfuPc(message.Pc, id, out var pc))
         {
-            return;
+            return ValueTask.CompletedTask;
         }
         SfuCandidate? candidate = null;
         if (message.Candidate is { } c)
@@ -389,20 +456,16 @@ internal sealed partial class SignalingSession : IConnectionHandler
             if (c.Candidate is not { Length: > 0 and <= MaxCandidateLength } text || !text.StartsWith("candidate:", StringComparison.Ordinal))
             {
                 Reject(ErrorCodes.BadRequest, $"sfu-candidate.candidate.candidate must be an ICE candidate line (\"candidate:…\", at most {MaxCandidateLength} characters).", id);
-                return;
+                return ValueTask.CompletedTask;
             }
             candidate = new SfuCandidate(text, c.SdpMid, c.SdpMLineIndex);
         }
         if (SfuFor(id) is not { } sfu)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
-        if (await sfu.TrickleAsync(roomId, self.Id, pc, candidate) is { } e)
-        {
-            Reject(e.Code, e.Message, id);
-            return;
-        }
-        _services.Metrics.Relayed("sfu-candidate");
+        Queued(sfu.TrickleAsync(roomId, self.Id, pc, candidate), id, "sfu-candidate");
+        return ValueTask.CompletedTask;
     }
 
     private async ValueTask SwitchReadyAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
@@ -422,16 +485,16 @@ internal sealed partial class SignalingSession : IConnectionHandler
         }
     }
 
-    private async ValueTask SfuViewAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
+    private ValueTask SfuViewAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
     {
         if (!TryRead(utf8.Span, Json.SfuViewMessage, id, out var view))
         {
-            return;
+            return ValueTask.CompletedTask;
         }
         if (view.Streams is not { Count: <= MaxListedPeers } streams)
         {
             Reject(ErrorCodes.BadRequest, $"sfu-view.streams must list at most {MaxListedPeers} participants.", id);
-            return;
+            return ValueTask.CompletedTask;
         }
         var wanted = new Dictionary<string, SfuVideo>(StringComparer.Ordinal);
         foreach (var stream in streams)
@@ -439,31 +502,33 @@ internal sealed partial class SignalingSession : IConnectionHandler
             if (stream.Peer is not { } peer || !TryVideo(stream.Video, out var video))
             {
                 Reject(ErrorCodes.BadRequest, "Each sfu-view stream needs a \"peer\" id and \"video\": \"high\", \"low\" or \"off\".", id);
-                return;
+                return ValueTask.CompletedTask;
             }
             wanted[peer] = video;
         }
-        if (SfuFor(id) is { } sfu && await sfu.ViewAsync(roomId, self.Id, wanted) is { } e)
+        if (SfuFor(id) is { } sfu)
         {
-            Reject(e.Code, e.Message, id);
+            Queued(sfu.ViewAsync(roomId, self.Id, wanted), id, "");
         }
+        return ValueTask.CompletedTask;
     }
 
-    private async ValueTask SfuRestartAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
+    private ValueTask SfuRestartAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
     {
         if (!TryRead(utf8.Span, Json.SfuRestartMessage, id, out var restart) || !TrySfuPc(restart.Pc, id, out var pc))
         {
-            return;
+            return ValueTask.CompletedTask;
         }
         if (pc != SfuPc.Subscribe)
         {
             Reject(ErrorCodes.BadRequest, "Restart the publish connection yourself: send an sfu-offer made with iceRestart.", id);
-            return;
+            return ValueTask.CompletedTask;
         }
-        if (SfuFor(id) is { } sfu && await sfu.RestartAsync(roomId, self.Id) is { } e)
+        if (SfuFor(id) is { } sfu)
         {
-            Reject(e.Code, e.Message, id);
+            Queued(sfu.RestartAsync(roomId, self.Id), id, "");
         }
+        return ValueTask.CompletedTask;
     }
 
     private static bool TryVideo(string? name, out SfuVideo video)

@@ -31,6 +31,14 @@ export const REPORT_AFTER_MS = 25_000;
 const POLL_MS = 150;
 
 /**
+ * SETTLE_POLL_MS is how often, after a switch that kept old connections, the
+ * new path is asked whether it now plays those participants; SETTLE_FOR_MS
+ * is how long it keeps asking.
+ */
+const SETTLE_POLL_MS = 1_000;
+const SETTLE_FOR_MS = 120_000;
+
+/**
  * @typedef {object} PathsEvents
  * @property {{id: string, stream: MediaStream}} stream the stream to show for participant `id`, from the path in use for them
  * @property {{id: string, status: ConnectionStatus}} connection how that path is doing for them
@@ -67,8 +75,12 @@ export class MediaPaths extends Emitter {
   #source = new Map();
   /** @type {Map<string, RemotePeer>} */
   #peers = new Map();
+  /** @type {Map<string, VideoLevel>} participant id → how large their video is shown */
+  #levels = new Map();
   /** @type {{epoch: number, to: string, timer: number, poll: number, reported: boolean} | null} */
   #switch = null;
+  /** @type {{epoch: number, kept: Set<string>, poll: number, until: number} | null} after a switch, those still on the old path */
+  #settle = null;
   #options;
   #closed = false;
   mode = '';
@@ -104,8 +116,11 @@ export class MediaPaths extends Emitter {
     this.epoch = epoch;
     this.mode = mode;
     this.#endSwitch();
+    this.#endSettle();
     const path = this.#path(mode);
     for (const peer of this.#peers.values()) path.transport.addPeer(peer, this.#options.initiates(peer.id));
+    // The new path sends each picture at the size it is shown, from the start.
+    for (const [id, level] of this.#levels) path.transport.setView?.(id, level);
     this.#switch = {
       epoch,
       to: mode,
@@ -128,6 +143,7 @@ export class MediaPaths extends Emitter {
   done(epoch, keep) {
     if (epoch !== this.epoch) return;
     this.#endSwitch();
+    this.#endSettle();
     const kept = new Set(keep);
     for (const [mode, path] of [...this.#paths]) {
       if (mode === this.mode) continue;
@@ -141,6 +157,14 @@ export class MediaPaths extends Emitter {
         path.transport.removePeer(id);
       }
       if (!carries) this.#closePath(mode);
+    }
+    if (kept.size > 0 && this.#paths.size > 1) {
+      this.#settle = {
+        epoch,
+        kept,
+        poll: setInterval(() => void this.#settlePoll(), SETTLE_POLL_MS),
+        until: performance.now() + SETTLE_FOR_MS,
+      };
     }
   }
 
@@ -160,6 +184,7 @@ export class MediaPaths extends Emitter {
   /** @param {string} id */
   removePeer(id) {
     this.#peers.delete(id);
+    this.#levels.delete(id);
     this.#source.delete(id);
     for (const path of this.#paths.values()) {
       path.transport.removePeer(id);
@@ -205,15 +230,18 @@ export class MediaPaths extends Emitter {
    * @param {VideoLevel} level
    */
   setView(id, level) {
+    this.#levels.set(id, level);
     for (const path of this.#paths.values()) path.transport.setView?.(id, level);
   }
 
   close() {
     this.#closed = true;
     this.#endSwitch();
+    this.#endSettle();
     for (const mode of [...this.#paths.keys()]) this.#closePath(mode);
     this.#peers.clear();
     this.#source.clear();
+    this.#levels.clear();
     this.clearListeners();
   }
 
@@ -244,6 +272,44 @@ export class MediaPaths extends Emitter {
     return path;
   }
 
+  #endSettle() {
+    if (!this.#settle) return;
+    clearInterval(this.#settle.poll);
+    this.#settle = null;
+  }
+
+  /**
+   * settlePoll: after a switch that kept old connections, each participant
+   * kept there whom the new path now plays moves over, and the server hears
+   * it (a `switch-ready` of the same epoch), so it can close those pairs too.
+   */
+  async #settlePoll() {
+    const s = this.#settle;
+    const path = s && this.#paths.get(this.mode);
+    if (!s || !path) return;
+    let moved = false;
+    for (const id of [...s.kept]) {
+      if (!this.#peers.has(id)) {
+        s.kept.delete(id);
+        continue;
+      }
+      if (!path.streams.has(id)) continue;
+      const wants = this.#wants(id);
+      const plays = (!wants.video && !wants.audio) || (await path.transport.playing(id, wants));
+      if (this.#settle !== s) return;
+      if (plays) {
+        s.kept.delete(id);
+        if (this.#source.get(id) !== this.mode) this.#adopt(id, this.mode);
+        moved = true;
+      }
+    }
+    if (moved) {
+      console.debug(`parley: after the switch (epoch ${s.epoch}) the new path plays more; missing ${s.kept.size}`);
+      this.emit('ready', { epoch: s.epoch, missing: [...s.kept] });
+    }
+    if (s.kept.size === 0 || performance.now() > s.until) this.#endSettle();
+  }
+
   #endSwitch() {
     if (!this.#switch) return;
     clearTimeout(this.#switch.timer);
@@ -259,7 +325,7 @@ export class MediaPaths extends Emitter {
   #evaluate(id) {
     const to = this.#switch?.to;
     if (!to || this.#source.get(id) === to || !this.#peers.has(id)) return;
-    const wants = this.#options.expects(id);
+    const wants = this.#wants(id);
     if (!wants.video && !wants.audio) this.#adopt(id, to);
   }
 
@@ -275,11 +341,22 @@ export class MediaPaths extends Emitter {
     if (!s || !path) return;
     for (const id of this.#peers.keys()) {
       if (this.#source.get(id) === s.to || !path.streams.has(id)) continue;
-      const wants = this.#options.expects(id);
+      const wants = this.#wants(id);
       if (!wants.video && !wants.audio) this.#adopt(id, s.to);
       else if ((await path.transport.playing(id, wants)) && this.#switch === s) this.#adopt(id, s.to);
     }
     if (this.#switch === s) this.#maybeReady();
+  }
+
+  /**
+   * wants is what the new path must play of participant `id` before their
+   * tile moves: what they send, less a video we do not show (a tile out of
+   * sight, a page in the background gets none through the media server).
+   * @param {string} id
+   */
+  #wants(id) {
+    const sent = this.#options.expects(id);
+    return { audio: sent.audio, video: sent.video && this.#levels.get(id) !== 'off' };
   }
 
   /**
