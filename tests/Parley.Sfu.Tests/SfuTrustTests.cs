@@ -223,6 +223,42 @@ public sealed class SfuTrustTests(Chromium chromium)
         }
     }
 
+    [Fact]
+    public async Task A_fresh_subscribe_restart_replaces_the_connection_with_the_same_streams_and_without_one_it_is_refused()
+    {
+        await using var call = await SfuCall.StartAsync("trust-resubscribe", meshMax: 1, Ct);
+        await using var ada = await SfuProtocolClient.JoinAsync(_browser, call.Parley.BaseUri, call.Room, "Ada");
+        await using var grace = await SfuProtocolClient.JoinAsync(_browser, call.Parley.BaseUri, call.Room, "Grace");
+        await ada.PublishAsync();
+        await grace.WaitForMediaAsync(1, Ct);
+
+        // Ada receives nobody (Grace sends nothing): no subscribe connection to replace.
+        var refusedFrom = await ada.CountAsync();
+        await ada.RawAsync(new { type = "sfu-restart", pc = "subscribe", fresh = true });
+        var refused = await ada.NextAsync("error", refusedFrom, "bad-request");
+        Assert.Contains("No subscribe connection", refused.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        var before = await grace.CountAsync();
+        await grace.RawAsync(new { type = "sfu-restart", pc = "subscribe", fresh = true });
+        var fresh = await grace.NextAsync("sfu-offer", before);
+        Assert.True(fresh.GetProperty("fresh").GetBoolean());
+        Assert.NotEmpty(fresh.GetProperty("streams").EnumerateArray());
+        Assert.All(fresh.GetProperty("streams").EnumerateArray(), s => Assert.Equal(ada.Id, s.GetProperty("peer").GetString()));
+        // A second subscribe connection replaced the first, and plays Ada from its first frames on.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            var subscribes = (await grace.Page.EvaluateAsync<JsonElement>("() => window.__sfu.state()")).GetProperty("subscribes").GetInt32();
+            var now = subscribes == 2 ? await grace.InboundAsync() : default;
+            if (now.Frames > 20 && now.AudioPackets > 20)
+            {
+                break;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"The fresh subscribe connection does not play: {now.Frames} frames, {now.AudioPackets} audio packets.");
+            await Task.Delay(250, Ct);
+        }
+    }
+
     private static string Ufrag(string sdp) =>
         sdp.Split('\n').First(l => l.StartsWith("a=ice-ufrag:", StringComparison.Ordinal)).Trim();
 }

@@ -8,6 +8,7 @@
   let ws = null;
   let publish = null;
   let subscribe = null;
+  let subscribes = 0;
   const queued = { publish: [], subscribe: [] };
   let autoAnswer = true;
 
@@ -42,6 +43,7 @@
         }
         if (!subscribe) {
           subscribe = new RTCPeerConnection();
+          subscribes++;
           subscribe.onicecandidate = ({ candidate }) =>
             send({ type: 'sfu-candidate', pc: 'subscribe', candidate: candidate ? candidate.toJSON() : null });
         }
@@ -113,9 +115,9 @@
     messages() {
       return received.slice();
     },
-    /** state is the connection state of both SFU connections. */
+    /** state is the connection state of both SFU connections, and how many subscribe connections there were. */
     state() {
-      return { publish: publish ? publish.connectionState : 'none', subscribe: subscribe ? subscribe.connectionState : 'none' };
+      return { publish: publish ? publish.connectionState : 'none', subscribe: subscribe ? subscribe.connectionState : 'none', subscribes };
     },
     /** inbound sums what the subscribe connection receives, per kind. */
     async inbound() {

@@ -225,6 +225,24 @@ internal sealed class SfuCoordinator : IHostedService, IDisposable
         }
     }
 
+    /// <summary>ResubscribeAsync replaces a participant's subscribe connection with a fresh one (one that never connected).</summary>
+    public async ValueTask<SfuError?> ResubscribeAsync(string roomId, string participantId)
+    {
+        var (room, error) = await ReadyRoomAsync(roomId);
+        if (room is null)
+        {
+            return error;
+        }
+        try
+        {
+            return await room.ResubscribeAsync(participantId);
+        }
+        catch (Exception e) when (Failure(e, "restart") is { } failure)
+        {
+            return Refused(roomId, participantId, failure);
+        }
+    }
+
     /// <summary>TrickleAsync passes a participant's candidate to the media server.</summary>
     public async ValueTask<SfuError?> TrickleAsync(string roomId, string participantId, SfuPc pc, SfuCandidate? candidate)
     {

@@ -36,6 +36,9 @@ internal static partial class SfuLog
     [LoggerMessage(211, LogLevel.Information, "Room {Room} switched {Direction} (epoch {Epoch}): {Outcome} in {Took} (deadline: {Deadline})")]
     public static partial void SwitchDone(ILogger logger, string room, string direction, int epoch, string outcome, TimeSpan took, bool deadline);
 
+    [LoggerMessage(218, LogLevel.Information, "SFU room {Room}: peer {PeerId}'s subscribe connection never connected; it gets a fresh one")]
+    public static partial void Resubscribed(ILogger logger, string room, string peerId);
+
     [LoggerMessage(217, LogLevel.Debug, "Room {Room}: switch-ready of {PeerId} for epoch {Epoch}, missing {Missing}: {Outcome}")]
     public static partial void SwitchReady(ILogger logger, string room, string peerId, int epoch, int missing, string outcome);
 

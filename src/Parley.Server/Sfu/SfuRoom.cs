@@ -239,6 +239,25 @@ internal sealed class SfuRoom
         return null;
     });
 
+    /// <summary>
+    /// ResubscribeAsync ends a member's subscriber handle and subscribes it afresh: the client's
+    /// subscribe connection never got through (its DTLS handshake stalled, say), which no ICE
+    /// restart mends. The fresh offer tells the client to drop the old connection.
+    /// </summary>
+    public Task<SfuError?> ResubscribeAsync(string participantId) => InvokeAsync<SfuError?>(async () =>
+    {
+        var member = MemberOf(participantId);
+        if (member.Subscriber is not { } handle)
+        {
+            return new SfuError(SfuErrorCodes.BadRequest, "No subscribe connection to start again.");
+        }
+        member.ResetSubscriber();
+        await DetachAsync(handle);
+        SfuLog.Resubscribed(_runtime.Logger, Id, member.Id);
+        await ReconcileAsync(member);
+        return null;
+    });
+
     /// <summary>LostJanusAsync forgets every handle: the Janus session they lived in is gone (nothing is sent to Janus).</summary>
     public Task LostJanusAsync() => InvokeAsync(() =>
     {

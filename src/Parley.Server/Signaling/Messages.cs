@@ -117,7 +117,7 @@ public sealed record SfuViewMessage(IReadOnlyList<SfuViewInfo>? Streams)
 public sealed record SfuViewInfo(string? Peer, string? Video);
 
 /// <summary>sfu-restart, C→S: restart ICE on the subscribe connection (the server asks the media server for a restart offer).</summary>
-public sealed record SfuRestartMessage(string? Pc)
+public sealed record SfuRestartMessage(string? Pc, bool? Fresh = null)
 {
     [JsonPropertyOrder(-1)] public string Type => "sfu-restart";
 }

@@ -526,7 +526,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
         }
         if (SfuFor(id) is { } sfu)
         {
-            Queued(sfu.RestartAsync(roomId, self.Id), id, "");
+            Queued(restart.Fresh == true ? sfu.ResubscribeAsync(roomId, self.Id) : sfu.RestartAsync(roomId, self.Id), id, "");
         }
         return ValueTask.CompletedTask;
     }

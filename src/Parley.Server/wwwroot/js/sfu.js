@@ -35,6 +35,14 @@ const KINDS = /** @type {const} */ (['audio', 'video']);
 const REPUBLISH_DELAY_MS = 1_000;
 
 /**
+ * CONNECT_WITHIN_MS is how long a new connection to the media server may take
+ * to connect once negotiated; then it is replaced by a fresh one. An ICE
+ * restart does not mend one whose DTLS handshake stalled (seen on a machine
+ * with every core busy), a new connection does.
+ */
+const CONNECT_WITHIN_MS = 12_000;
+
+/**
  * SIMULCAST is how the camera is sent to the media server: the full picture
  * and one at half its size, so a thumbnail costs a quarter of the pixels. The
  * first is the highest (the media server's default rid order). Bitrates stay
@@ -118,6 +126,8 @@ export class SfuTransport extends Emitter {
   /** @type {{lost: number, received: number} | null} */
   #lastLoss = null;
   #subscribeRestartTimer = 0;
+  #subscribeWatchdog = 0;
+  #publishWatchdog = 0;
   #publishRestartTimer = 0;
 
   /** @param {TransportContext} context */
@@ -344,11 +354,21 @@ export class SfuTransport extends Emitter {
     await pc.setLocalDescription(offer);
     if (this.#publish !== pc || !pc.localDescription) return;
     this.#signal({ type: 'sfu-offer', pc: 'publish', sdp: pc.localDescription.sdp, ...(fresh ? { fresh: true } : {}) });
+    if (fresh) {
+      clearTimeout(this.#publishWatchdog);
+      this.#publishWatchdog = setTimeout(() => {
+        if (this.#publish !== pc || pc.connectionState === 'connected' || this.#closed) return;
+        console.warn(`parley: the publish connection is still ${pc.connectionState}; making a fresh one`);
+        this.#closePublish();
+        this.#startPublishing();
+      }, CONNECT_WITHIN_MS);
+    }
   }
 
   #closePublish() {
     const pc = this.#publish;
     this.#publish = null;
+    clearTimeout(this.#publishWatchdog);
     this.#senders = { audio: null, video: null };
     if (!pc) return;
     pc.onicecandidate = null;
@@ -380,6 +400,7 @@ export class SfuTransport extends Emitter {
   async #subscribeOffer(sdp, streams, fresh) {
     if (fresh || !this.#subscribe) this.#closeSubscribe();
     let pc = this.#subscribe;
+    const isNew = !pc;
     if (!pc) {
       pc = new RTCPeerConnection(this.#config);
       this.#subscribe = pc;
@@ -404,6 +425,15 @@ export class SfuTransport extends Emitter {
     await pc.setLocalDescription();
     if (this.#subscribe !== pc || !pc.localDescription) return;
     this.#signal({ type: 'sfu-answer', pc: 'subscribe', sdp: pc.localDescription.sdp });
+    if (isNew) {
+      clearTimeout(this.#subscribeWatchdog);
+      const own = pc;
+      this.#subscribeWatchdog = setTimeout(() => {
+        if (this.#subscribe !== own || own.connectionState === 'connected' || this.#closed) return;
+        console.warn(`parley: the subscribe connection is still ${own.connectionState}; asking for a fresh one`);
+        this.#signal({ type: 'sfu-restart', pc: 'subscribe', fresh: true });
+      }, CONNECT_WITHIN_MS);
+    }
     this.#lastLoss = null;
     this.#regroup();
     for (const id of this.#peers.keys()) this.#report(id);
@@ -443,6 +473,7 @@ export class SfuTransport extends Emitter {
     const pc = this.#subscribe;
     this.#subscribe = null;
     clearTimeout(this.#subscribeRestartTimer);
+    clearTimeout(this.#subscribeWatchdog);
     this.#mids = new Map();
     if (pc) {
       pc.onicecandidate = null;
