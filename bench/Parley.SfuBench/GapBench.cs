@@ -9,7 +9,7 @@ namespace Parley.SfuBench;
 /// to the SFU) and leave again (after MeshReturnDelay the room switches back down to a mesh), over
 /// and over. On each staying page, Parley.Testing's <see cref="GapWatch"/> records, per other
 /// staying participant, the longest gap between decoded video frames (requestVideoFrameCallback)
-/// and in received audio packets (getStats every 100 ms) from just before the click to the end of
+/// and in played-out audio packets (the receiver's synchronization source, every 100 ms) from just before the click to the end of
 /// the switch (every page on its new path with two connections, and everyone playing).
 /// </summary>
 internal static class GapBench
@@ -127,7 +127,7 @@ internal static class GapBench
         };
         Report.PrintTable($"switch gaps: {switches} switches up ({meshMax} → {meshMax + 1}) and down ({meshMax + 1} → {meshMax - 1})",
             [$"{meshMax - 1} pages stay; on each, per other staying participant, the longest gap from just before the Join (up) or Leave (down) click",
-             "until every page is on its new path with two connections and everyone plays; video: requestVideoFrameCallback; audio: packetsReceived every 100 ms (± 100 ms);",
+             "until every page is on its new path with two connections and everyone plays; video: requestVideoFrameCallback; audio: the last packet played out, every 100 ms (± 100 ms);",
              $"gaps count only the time the page ran (its own stalls are left out, and shown); steady: the {meshMax}-page mesh for {steady.TotalSeconds:F0} s before each switch, no switch",
              $"load average {loadStart} at the start, {ProcStat.LoadAverage()} at the end"],
             rows);

@@ -1,8 +1,8 @@
 // gapwatch.js is an init script for tests and benchmarks (GapWatch.cs): it measures, per remote
 // tile, the longest gap between decoded video frames of what the tile shows
 // (requestVideoFrameCallback on the visible element, following it when a switch of path replaces
-// it) and the longest gap in received audio of the tile's audio track (inbound-rtp
-// packetsReceived, sampled every 100 ms). A gap counts only the time the page itself ran: a
+// it) and the longest gap in the audio of the tile's audio track (when its receiver last played
+// out a packet, sampled every 100 ms). A gap counts only the time the page itself ran: a
 // heartbeat timer records the page's own stalls (its main thread starved, as happens with several
 // pages on two cores, switch or not), which are taken out of each gap and reported apart.
 (() => {
@@ -37,7 +37,7 @@
   const entry = (name) => {
     let e = tiles.get(name);
     if (!e) {
-      e = { name, lastFrame: 0, videoGap: 0, videoGapAt: 0, frames: 0, lastAudio: 0, audioPackets: -1, audioGap: 0, audioGapAt: 0 };
+      e = { name, lastFrame: 0, videoGap: 0, videoGapAt: 0, frames: 0, lastAudio: 0, audioGap: 0, audioGapAt: 0 };
       tiles.set(name, e);
     }
     return e;
@@ -69,34 +69,32 @@
     }
   }, 50);
 
-  // Audio: each sample's time is when it was asked for, so a slow getStats does not count as a gap.
-  const sampleAudio = async () => {
-    const t = now();
-    const byTrack = new Map();
-    const open = (window.__pcs || []).filter((pc) => pc.connectionState !== 'closed');
-    for (const report of await Promise.all(open.map((pc) => pc.getStats().catch(() => null)))) {
-      report?.forEach((s) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.trackIdentifier) byTrack.set(s.trackIdentifier, s.packetsReceived || 0);
-      });
+  // Audio: every 100 ms, the time its receiver last played out a packet (getSynchronizationSources:
+  // synchronous and cheap, where getStats of every connection ten times a second would load the
+  // very threads that carry the media). A gap is the time between two such packets, less stalls.
+  const onClock = (ts) => (ts > 1e11 ? ts - performance.timeOrigin : ts);
+  setInterval(() => {
+    const receivers = new Map();
+    for (const pc of window.__pcs || []) {
+      if (pc.connectionState === 'closed') continue;
+      for (const r of pc.getReceivers()) if (r.track && r.track.kind === 'audio') receivers.set(r.track.id, r);
     }
     for (const tile of document.querySelectorAll('#grid .tile:not(.self)')) {
       const name = tile.querySelector('.tile-name')?.textContent || '';
       const video = tile.querySelector('video.tile-video:not(.incoming)');
       const track = video && video.srcObject ? video.srcObject.getAudioTracks()[0] : null;
+      const source = track ? receivers.get(track.id)?.getSynchronizationSources()[0] : undefined;
+      if (!source) continue;
       const e = entry(name);
-      const packets = track ? byTrack.get(track.id) ?? -1 : -1;
-      if (packets >= 0 && packets !== e.audioPackets) {
-        if (since && e.lastAudio && e.lastAudio >= since && ran(e.lastAudio, t) > e.audioGap) {
-          e.audioGap = ran(e.lastAudio, t);
-          e.audioGapAt = t - since;
-        }
-        e.lastAudio = t;
-        e.audioPackets = packets;
+      const t = Math.min(onClock(source.timestamp), now());
+      if (t <= e.lastAudio) continue;
+      if (since && e.lastAudio && e.lastAudio >= since && ran(e.lastAudio, t) > e.audioGap) {
+        e.audioGap = ran(e.lastAudio, t);
+        e.audioGapAt = t - since;
       }
+      e.lastAudio = t;
     }
-    setTimeout(sampleAudio, 100);
-  };
-  setTimeout(sampleAudio, 100);
+  }, 100);
 
   window.__gaps = {
     /** start measures from now on (the last frame before it counts as the start). */
