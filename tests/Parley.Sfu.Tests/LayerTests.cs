@@ -67,6 +67,8 @@ public sealed partial class LayerTests(Chromium chromium)
         var before = (await TileFlow.ReadAsync(p)).Single(t => t.Name == name).FramesDecoded;
         while (true)
         {
+            // The window over which the count must rise by 10 (or stay put, for "stopped"): a
+            // measuring interval, polled again until the deadline, not a wait for the outcome.
             await Task.Delay(1500, Ct);
             var now = (await TileFlow.ReadAsync(p)).Single(t => t.Name == name).FramesDecoded;
             if (rising ? now >= before + 10 : now == before)

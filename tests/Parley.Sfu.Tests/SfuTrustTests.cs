@@ -210,17 +210,11 @@ public sealed class SfuTrustTests(Chromium chromium)
         // The same streams, still mapped to Ada, and still playing after the restart.
         Assert.All(restart.GetProperty("streams").EnumerateArray(), s => Assert.Equal(ada.Id, s.GetProperty("peer").GetString()));
         var (frames, packets, _, _) = await grace.InboundAsync();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
+        await UntilAsync(TimeSpan.FromSeconds(15), async () =>
         {
             var now = await grace.InboundAsync();
-            if (now.Frames > frames + 20 && now.AudioPackets > packets + 20)
-            {
-                break;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"Media stopped after the ICE restart: {frames}/{packets} then {now.Frames}/{now.AudioPackets}.");
-            await Task.Delay(250, Ct);
-        }
+            return (now.Frames > frames + 20 && now.AudioPackets > packets + 20, $"Media stopped after the ICE restart: {frames}/{packets} then {now.Frames}/{now.AudioPackets}.");
+        });
     }
 
     [Fact]
@@ -245,16 +239,26 @@ public sealed class SfuTrustTests(Chromium chromium)
         Assert.NotEmpty(fresh.GetProperty("streams").EnumerateArray());
         Assert.All(fresh.GetProperty("streams").EnumerateArray(), s => Assert.Equal(ada.Id, s.GetProperty("peer").GetString()));
         // A second subscribe connection replaced the first, and plays Ada from its first frames on.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (true)
+        await UntilAsync(TimeSpan.FromSeconds(20), async () =>
         {
             var subscribes = (await grace.Page.EvaluateAsync<JsonElement>("() => window.__sfu.state()")).GetProperty("subscribes").GetInt32();
             var now = subscribes == 2 ? await grace.InboundAsync() : default;
-            if (now.Frames > 20 && now.AudioPackets > 20)
+            return (now.Frames > 20 && now.AudioPackets > 20, $"The fresh subscribe connection does not play: {now.Frames} frames, {now.AudioPackets} audio packets.");
+        });
+    }
+
+    /// <summary>UntilAsync polls <paramref name="check"/> every 250 ms until it holds, failing with its message at the deadline.</summary>
+    private static async Task UntilAsync(TimeSpan timeout, Func<Task<(bool Done, string Why)>> check)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var (done, why) = await check();
+            if (done)
             {
-                break;
+                return;
             }
-            Assert.True(DateTime.UtcNow < deadline, $"The fresh subscribe connection does not play: {now.Frames} frames, {now.AudioPackets} audio packets.");
+            Assert.True(DateTime.UtcNow < deadline, why);
             await Task.Delay(250, Ct);
         }
     }

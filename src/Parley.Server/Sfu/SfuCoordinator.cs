@@ -189,44 +189,24 @@ internal sealed class SfuCoordinator : IHostedService, IDisposable
     }
 
     /// <summary>ViewAsync takes how a participant shows the others' video, to send each the layer that fits.</summary>
-    public async ValueTask<SfuError?> ViewAsync(string roomId, string participantId, IReadOnlyDictionary<string, SfuVideo> view)
-    {
-        var (room, error) = await ReadyRoomAsync(roomId);
-        if (room is null)
-        {
-            return error;
-        }
-        try
+    public ValueTask<SfuError?> ViewAsync(string roomId, string participantId, IReadOnlyDictionary<string, SfuVideo> view) =>
+        InRoomAsync(roomId, participantId, "view", async room =>
         {
             await room.ViewAsync(participantId, view);
             return null;
-        }
-        catch (Exception e) when (Failure(e, "view") is { } failure)
-        {
-            return Refused(roomId, participantId, failure);
-        }
-    }
+        });
 
     /// <summary>RestartAsync asks the media server for an ICE restart of a participant's subscribe connection.</summary>
-    public async ValueTask<SfuError?> RestartAsync(string roomId, string participantId)
-    {
-        var (room, error) = await ReadyRoomAsync(roomId);
-        if (room is null)
-        {
-            return error;
-        }
-        try
-        {
-            return await room.RestartAsync(participantId);
-        }
-        catch (Exception e) when (Failure(e, "restart") is { } failure)
-        {
-            return Refused(roomId, participantId, failure);
-        }
-    }
+    public ValueTask<SfuError?> RestartAsync(string roomId, string participantId) =>
+        InRoomAsync(roomId, participantId, "restart", room => room.RestartAsync(participantId));
 
     /// <summary>ResubscribeAsync replaces a participant's subscribe connection with a fresh one (one that never connected).</summary>
-    public async ValueTask<SfuError?> ResubscribeAsync(string roomId, string participantId)
+    public ValueTask<SfuError?> ResubscribeAsync(string roomId, string participantId) =>
+        InRoomAsync(roomId, participantId, "restart", room => room.ResubscribeAsync(participantId));
+
+    // InRoomAsync runs one of a participant's requests on its room, when the room is on a
+    // working media server, and turns the media server's failures into the participant's error.
+    private async ValueTask<SfuError?> InRoomAsync(string roomId, string participantId, string what, Func<SfuRoom, Task<SfuError?>> work)
     {
         var (room, error) = await ReadyRoomAsync(roomId);
         if (room is null)
@@ -235,9 +215,9 @@ internal sealed class SfuCoordinator : IHostedService, IDisposable
         }
         try
         {
-            return await room.ResubscribeAsync(participantId);
+            return await work(room);
         }
-        catch (Exception e) when (Failure(e, "restart") is { } failure)
+        catch (Exception e) when (Failure(e, what) is { } failure)
         {
             return Refused(roomId, participantId, failure);
         }
