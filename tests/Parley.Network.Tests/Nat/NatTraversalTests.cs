@@ -82,13 +82,30 @@ public sealed class NatTraversalTests(Chromium chromium) : IClassFixture<Chromiu
             await NetworkCall.WaitForMediaAsync(ada, Ct);
             await NetworkCall.WaitForMediaAsync(grace, Ct);
             await ExpectAllocatedAsync(lab, ada, grace);
-            // The production deny list at work in a real call: coturn would not relay to either home network.
-            foreach (var site in new[] { lab.Topology.Ada, lab.Topology.Grace })
+            // The production deny list at work in a real call: a relay that Chromium paired with the
+            // other side's candidates was refused the other's home network. Chromium pairs a relay
+            // only while the call is still connecting: one whose allocation comes back after the
+            // call connected (a loaded machine) asks for no permission at all, so the check covers
+            // each relay that asked for any, and at least one did (the selected pair runs through
+            // it). ProductionPeerTests refuses every reserved range with no browser in the way.
+            var checkedRelays = 0;
+            foreach (var (p, other) in new[] { (ada, lab.Topology.Grace), (grace, lab.Topology.Ada) })
             {
+                var username = (await IceStats.TurnUsernamesAsync(p)).Single().Single();
+                bool Mine(string line) => line.Contains($"user <{username}>", StringComparison.Ordinal);
+                if (lab.Coturn.FindLog(line => Mine(line) && line.Contains("CREATE_PERMISSION processed", StringComparison.Ordinal)) is null)
+                {
+                    continue;
+                }
+                checkedRelays++;
                 await lab.Coturn.WaitForLogAsync(
-                    line => line.Contains($"A peer IP {site.LanAddress} denied in the range: 10.0.0.0-10.255.255.255", StringComparison.Ordinal),
+                    line => Mine(line) && line.Contains("CREATE_PERMISSION processed, error 403: Forbidden IP", StringComparison.Ordinal),
+                    TimeSpan.FromSeconds(5), Ct);
+                await lab.Coturn.WaitForLogAsync(
+                    line => line.Contains($"A peer IP {other.LanAddress} denied in the range: 10.0.0.0-10.255.255.255", StringComparison.Ordinal),
                     TimeSpan.FromSeconds(5), Ct);
             }
+            Assert.True(checkedRelays > 0, "neither page's relay asked coturn for a permission, though the call runs through a relay");
         });
 
     [Fact]
