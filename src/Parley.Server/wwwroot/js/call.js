@@ -4,9 +4,13 @@
 // It shows a Meeting (meeting.js) and reads only its participants and the
 // plain statuses it reports, never a connection.
 
+import { ChatPanel } from './chat.js';
 import { hasTurnServer } from './diagnostics.js';
-import { byId, setNotice, showView, toast } from './dom.js';
+import { announce, byId, recall, remember, setNotice, showView, toast } from './dom.js';
+import { PeoplePanel, handOrder } from './people.js';
+import { fillDevices } from './prejoin.js';
 import { SignalingError } from './signaling.js';
+import { SpeakerDetector } from './speaker.js';
 import { TileGrid } from './tiles.js';
 import { MediaToggles } from './toggles.js';
 import { ViewWatcher } from './views.js';
@@ -16,6 +20,25 @@ import { ViewWatcher } from './views.js';
 /** @typedef {import('./media.js').LocalMedia} LocalMedia */
 /** @typedef {import('./signaling.js').CloseInfo} CloseInfo */
 /** @typedef {import('./transport.js').ConnectionStatus} ConnectionStatus */
+
+/** @typedef {import('./people.js').Person} Person */
+/** @typedef {'chat' | 'people' | 'settings'} PanelName */
+
+/** SELF_VIEW_KEY remembers the small self view between meetings. */
+const SELF_VIEW_KEY = 'parley.selfView';
+
+/**
+ * typing is true when a keystroke goes to a text field, where letters are letters, not shortcuts.
+ * @param {EventTarget | null} target
+ */
+function typing(target) {
+  return (
+    target instanceof HTMLInputElement ||
+    target instanceof HTMLTextAreaElement ||
+    target instanceof HTMLSelectElement ||
+    (target instanceof HTMLElement && target.isContentEditable)
+  );
+}
 
 /** SLOW_CONNECT_MS is when "Connecting…" becomes "Still trying to reach …". */
 const SLOW_CONNECT_MS = 10_000;
@@ -100,6 +123,25 @@ export class CallView {
   #meeting = null;
   /** @type {Map<string, number>} per participant, the timer of the slow-connect hint */
   #slowTimers = new Map();
+  #chat;
+  #people;
+  #speaker = new SpeakerDetector();
+  /** @type {Record<PanelName, HTMLElement>} */
+  #panels;
+  #handButton = byId('hand', HTMLButtonElement);
+  #layoutButton = byId('layout-toggle', HTMLButtonElement);
+  #settingsButton = byId('settings-toggle', HTMLButtonElement);
+  #shortcuts = byId('shortcuts', HTMLDialogElement);
+  /** our own name in this stay */
+  #name = '';
+  /** when we raised our hand (our clock; others' come stamped by the server) */
+  #handAt = 0;
+  /** the participant whose tile stays large, '' for none */
+  #pinned = '';
+  /** whether the speaker layout is on (the main speaker large), instead of the even grid */
+  #speakerLayout = false;
+  /** @type {MediaStreamTrack | null} the microphone track whose level rings our own tile */
+  #selfAudio = null;
 
   /**
    * @param {string} room
@@ -109,9 +151,42 @@ export class CallView {
   constructor(room, media, onRejoin) {
     const ui = this.#ui;
     this.#media = media;
-    this.#grid = new TileGrid(byId('grid', HTMLDivElement), () => {
-      ui.sound.hidden = false;
-    });
+    this.#grid = new TileGrid(
+      byId('grid', HTMLDivElement),
+      () => {
+        ui.sound.hidden = false;
+      },
+      () => this.#openPanel('people'),
+    );
+    this.#panels = {
+      chat: byId('chat-panel', HTMLElement),
+      people: byId('people-panel', HTMLElement),
+      settings: byId('settings-panel', HTMLElement),
+    };
+    this.#chat = new ChatPanel(
+      {
+        panel: this.#panels.chat,
+        log: byId('chat-log', HTMLOListElement),
+        form: byId('chat-form', HTMLFormElement),
+        input: byId('chat-input', HTMLTextAreaElement),
+        to: byId('chat-to', HTMLSelectElement),
+        toggle: byId('chat-toggle', HTMLButtonElement),
+        unread: byId('chat-unread', HTMLElement),
+      },
+      (text, to) => this.#meeting?.sendChat(text, to || undefined),
+      (open) => open && this.#closePanelsExcept('chat'),
+    );
+    this.#people = new PeoplePanel(
+      {
+        panel: this.#panels.people,
+        list: byId('people-list', HTMLUListElement),
+        title: byId('people-title', HTMLElement),
+        toggle: byId('people-toggle', HTMLButtonElement),
+        count: byId('people-count', HTMLElement),
+      },
+      (open) => open && this.#closePanelsExcept('people'),
+    );
+    this.#setUpControls();
     this.#toggles = new MediaToggles(media, byId('mic', HTMLButtonElement), byId('cam', HTMLButtonElement));
     const inviteUrl = `${location.origin}/r/${room}`;
     ui.inviteLink.value = inviteUrl;
@@ -156,19 +231,42 @@ export class CallView {
     const views = new ViewWatcher((id, level) => meeting.setView(id, level));
     meeting.on('participant-joined', (p) => {
       const tile = grid.add(p.id, p.name);
+      tile.addActions((id) => this.#pin(id));
       views.watch(p.id, tile.el);
       this.#showConnection(p, p.connection);
       this.#applyState(p);
+      this.#peopleChanged();
+      // Those already in the room arrive during the join: announce only later arrivals.
+      if (this.#meeting === meeting) announce(`${p.name} joined`);
     });
     meeting.on('participant-left', (p) => {
       this.#forgetConnection(p.id);
+      this.#speaker.unwatch(p.id);
       const tile = grid.get(p.id);
       if (tile) views.unwatch(tile.el);
       grid.remove(p.id);
+      if (this.#pinned === p.id) this.#pinned = '';
+      this.#peopleChanged();
       toast(`${p.name} left`);
     });
-    meeting.on('participant-state', (p) => this.#applyState(p));
-    meeting.on('participant-stream', ({ participant, stream }) => grid.get(participant.id)?.setStream(stream));
+    meeting.on('participant-state', (p) => {
+      const before = this.#handUp.has(p.id);
+      this.#applyState(p);
+      this.#peopleChanged();
+      if (p.state?.hand && !before) announce(`${p.name} raised their hand`);
+    });
+    meeting.on('participant-stream', ({ participant, stream }) => {
+      grid.get(participant.id)?.setStream(stream);
+      this.#speaker.watch(participant.id, stream);
+    });
+    // The room's history arrives during the join; enter() shows it, without counting it as unread.
+    meeting.on('chat', (entry) => {
+      if (this.#meeting === meeting) this.#chat.add(entry, (id) => meeting.participants.get(id)?.name ?? 'someone who left');
+    });
+    meeting.on('hand', (up) => {
+      this.#handAt = up ? Date.now() : 0;
+      this.#peopleChanged();
+    });
     meeting.on('participant-connection', ({ participant, status }) => this.#showConnection(participant, status));
     meeting.on('server-error', (msg) =>
       toast(msg.code === 'rate-limited' ? 'Slow down: the server is limiting messages.' : msg.message),
@@ -218,10 +316,15 @@ export class CallView {
         : '',
     );
 
+    this.#name = name;
+    this.#chat.start(meeting.self?.id ?? '');
+    for (const entry of meeting.chat) this.#chat.add(entry, (id) => meeting.participants.get(id)?.name ?? 'someone who left', true);
     const self = this.#grid.add('self', `${name} (you)`, true);
     self.setName(`${name} (you)`);
     showView('meeting');
     this.render();
+    this.#peopleChanged();
+    this.#speaker.resume();
   }
 
   /** render shows the local media on the self tile and the toolbar. */
@@ -233,7 +336,186 @@ export class CallView {
       self.setVideo(media.state.video);
       self.setAudio(media.state.audio);
     }
+    if (media.audioTrack !== this.#selfAudio) {
+      this.#selfAudio = media.audioTrack;
+      if (this.visible) this.#speaker.watch('self', media.audioTrack ? new MediaStream([media.audioTrack]) : null, false);
+    }
     this.#toggles.render();
+    if (!this.#panels.settings.hidden) this.#renderDevices();
+    if (this.#meeting) this.#peopleChanged();
+  }
+
+  /** setUpControls wires the toolbar's other buttons, the panels and the keyboard shortcuts. */
+  #setUpControls() {
+    const grid = this.#grid;
+    this.#handButton.addEventListener('click', () => this.#toggleHand());
+    this.#layoutButton.addEventListener('click', () => this.#toggleLayout());
+    this.#settingsButton.addEventListener('click', () => {
+      if (this.#panels.settings.hidden) this.#openPanel('settings');
+      else this.#closePanel('settings');
+    });
+    byId('help-toggle', HTMLButtonElement).addEventListener('click', () => this.#shortcuts.showModal());
+    for (const button of document.querySelectorAll('.close-panel')) {
+      const name = /** @type {PanelName} */ (button instanceof HTMLElement ? button.dataset.close : '');
+      button.addEventListener('click', () => this.#closePanel(name));
+    }
+
+    const micSelect = byId('call-mic-select', HTMLSelectElement);
+    const camSelect = byId('call-cam-select', HTMLSelectElement);
+    const speakerSelect = byId('call-speaker-select', HTMLSelectElement);
+    micSelect.addEventListener('change', () => void this.#media.selectDevice('audio', micSelect.value));
+    camSelect.addEventListener('change', () => void this.#media.selectDevice('video', camSelect.value));
+    speakerSelect.addEventListener('change', () => grid.setSink(speakerSelect.value));
+    if (!('setSinkId' in HTMLMediaElement.prototype)) {
+      // Firefox before 116, Safari: the system chooses the speaker.
+      speakerSelect.hidden = true;
+      byId('call-speaker-label', HTMLLabelElement).hidden = true;
+    }
+    const selfView = byId('self-view', HTMLInputElement);
+    selfView.checked = recall(SELF_VIEW_KEY) === 'small';
+    grid.setSmallSelf(selfView.checked);
+    selfView.addEventListener('change', () => {
+      grid.setSmallSelf(selfView.checked);
+      remember(SELF_VIEW_KEY, selfView.checked ? 'small' : 'tile');
+    });
+
+    document.addEventListener('keydown', (ev) => this.#onKey(ev));
+    document.addEventListener('pointerdown', () => this.#speaker.resume());
+    this.#speaker.on('speaking', ({ id, speaking }) => {
+      grid.get(id)?.setSpeaking(speaking);
+      if (speaking && id !== 'self') grid.spoke(id);
+    });
+    this.#speaker.on('active', () => this.#refocus());
+  }
+
+  /**
+   * onKey runs the keyboard shortcuts of the call: single letters, not while typing.
+   * @param {KeyboardEvent} ev
+   */
+  #onKey(ev) {
+    if (!this.visible || !this.#meeting || ev.repeat || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.key === 'Escape') {
+      for (const name of /** @type {PanelName[]} */ (['chat', 'people', 'settings'])) this.#closePanel(name);
+      return;
+    }
+    if (typing(ev.target) || this.#shortcuts.open) return;
+    /** @type {Record<string, () => void>} */
+    const keys = {
+      m: () => byId('mic', HTMLButtonElement).click(),
+      v: () => byId('cam', HTMLButtonElement).click(),
+      s: () => document.getElementById('share')?.click(),
+      c: () => (this.#chat.open ? this.#closePanel('chat') : this.#openPanel('chat')),
+      h: () => this.#toggleHand(),
+      l: () => this.#toggleLayout(),
+      '?': () => this.#shortcuts.showModal(),
+    };
+    const run = keys[ev.key.length === 1 ? ev.key.toLowerCase() : ''];
+    if (!run) return;
+    ev.preventDefault();
+    run();
+  }
+
+  /**
+   * openPanel shows one side panel (chat, people or settings) and closes the others.
+   * @param {PanelName} name
+   */
+  #openPanel(name) {
+    this.#closePanelsExcept(name);
+    if (name === 'chat') this.#chat.setOpen(true);
+    else if (name === 'people') this.#people.setOpen(true);
+    else {
+      this.#panels.settings.hidden = false;
+      this.#settingsButton.setAttribute('aria-expanded', 'true');
+      this.#renderDevices();
+      byId('settings-title', HTMLElement).focus();
+    }
+  }
+
+  /** @param {PanelName} name */
+  #closePanel(name) {
+    if (name === 'chat') this.#chat.setOpen(false);
+    else if (name === 'people') this.#people.setOpen(false);
+    else if (!this.#panels.settings.hidden) {
+      const panel = this.#panels.settings;
+      const hadFocus = document.activeElement && panel.contains(document.activeElement);
+      panel.hidden = true;
+      this.#settingsButton.setAttribute('aria-expanded', 'false');
+      if (hadFocus) this.#settingsButton.focus();
+    }
+  }
+
+  /** @param {PanelName} keep */
+  #closePanelsExcept(keep) {
+    for (const name of /** @type {PanelName[]} */ (['chat', 'people', 'settings'])) if (name !== keep) this.#closePanel(name);
+  }
+
+  #renderDevices() {
+    const media = this.#media;
+    fillDevices(byId('call-mic-select', HTMLSelectElement), media.devices, 'audioinput', media.audioDeviceId, 'No microphone');
+    fillDevices(byId('call-cam-select', HTMLSelectElement), media.devices, 'videoinput', media.videoDeviceId, 'No camera');
+    fillDevices(byId('call-speaker-select', HTMLSelectElement), media.devices, 'audiooutput', this.#grid.sinkId, 'Default speaker');
+  }
+
+  #toggleHand() {
+    const meeting = this.#meeting;
+    if (!meeting) return;
+    meeting.setHand(!meeting.hand);
+    toast(meeting.hand ? 'You raised your hand' : 'You lowered your hand');
+  }
+
+  #toggleLayout() {
+    this.#speakerLayout = !this.#speakerLayout;
+    this.#layoutButton.setAttribute('aria-pressed', String(this.#speakerLayout));
+    this.#grid.el.dataset.layout = this.#speakerLayout ? 'speaker' : 'grid';
+    this.#refocus();
+  }
+
+  /**
+   * pin keeps participant `id`'s tile large, or unpins it if it was.
+   * @param {string} id
+   */
+  #pin(id) {
+    const before = this.#pinned;
+    this.#pinned = before === id ? '' : id;
+    this.#grid.get(before)?.setPinned(false);
+    if (this.#pinned) this.#grid.get(this.#pinned)?.setPinned(true);
+    this.#refocus();
+  }
+
+  /** refocus decides the large tile: a pinned one, else in the speaker layout the main speaker. */
+  #refocus() {
+    const grid = this.#grid;
+    const meeting = this.#meeting;
+    let focus = '';
+    if (this.#pinned && grid.get(this.#pinned)) focus = this.#pinned;
+    else if (this.#speakerLayout && meeting) {
+      const active = this.#speaker.active;
+      focus = active && meeting.participants.has(active) ? active : ([...meeting.participants.keys()][0] ?? '');
+    }
+    grid.setFocus(focus);
+  }
+
+  /** @type {Set<string>} who had a hand up at the last render, to announce only new ones */
+  #handUp = new Set();
+
+  /** peopleChanged redraws what depends on who is here and their state: the people panel, hands, "To:", the large tile. */
+  #peopleChanged() {
+    const meeting = this.#meeting;
+    /** @type {Person[]} */
+    const people = [];
+    const media = this.#media.state;
+    const hand = meeting?.hand ?? false;
+    people.push({ id: 'self', name: this.#name, self: true, state: { ...media, hand, handAt: hand ? this.#handAt : undefined } });
+    for (const p of meeting?.participants.values() ?? []) people.push({ id: p.id, name: p.name, self: false, state: p.state });
+    this.#people.render(people);
+    const order = handOrder(people);
+    this.#handUp = new Set(order);
+    for (const p of people) this.#grid.get(p.id)?.setHand(order.indexOf(p.id) + 1);
+    this.#handButton.setAttribute('aria-pressed', String(hand));
+    this.#handButton.setAttribute('aria-label', hand ? 'Lower hand' : 'Raise hand');
+    this.#handButton.title = hand ? 'Lower hand (H)' : 'Raise hand (H)';
+    this.#chat.setPeople(people.filter((p) => !p.self));
+    this.#refocus();
   }
 
   /** @param {Participant} p */
@@ -294,11 +576,21 @@ export class CallView {
     this.#slowTimers.delete(id);
   }
 
+  /** forgetPeople drops what the call showed of the others at the end of a stay. */
+  #forgetPeople() {
+    for (const id of this.#grid.tiles.keys()) if (id !== 'self') this.#speaker.unwatch(id);
+    this.#pinned = '';
+    this.#handUp.clear();
+    this.#grid.setFocus('');
+    this.#peopleChanged();
+  }
+
   /** @param {CloseInfo} info */
   #onDisconnected(info) {
     const ui = this.#ui;
     this.#meeting = null;
     for (const id of [...this.#slowTimers.keys()]) this.#forgetConnection(id);
+    this.#forgetPeople();
     this.#grid.removeAllExcept('self');
     setNotice(ui.mediaStatus, '');
     if (info.byClient) return;
@@ -312,6 +604,8 @@ export class CallView {
     this.#meeting?.leave();
     this.#meeting = null;
     this.#media.stop();
+    this.#forgetPeople();
+    this.#speaker.close();
     this.#grid.removeAllExcept('');
     ui.endedTitle.textContent = 'You left the meeting';
     ui.endedText.textContent = 'Your camera and microphone are off.';

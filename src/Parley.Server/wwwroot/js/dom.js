@@ -82,3 +82,18 @@ export function toast(text) {
     el.textContent = '';
   }, TOAST_MS);
 }
+
+/**
+ * announce says `text` to screen readers only, through the meeting page's
+ * #announcer (a polite live region): joins, leaves, hands and messages.
+ * @param {string} text
+ */
+export function announce(text) {
+  const el = document.getElementById('announcer');
+  if (!el) return;
+  // A new node each time, so that the same words twice are said twice.
+  const line = document.createElement('p');
+  line.textContent = text;
+  el.append(line);
+  while (el.childElementCount > 5) el.firstElementChild?.remove();
+}

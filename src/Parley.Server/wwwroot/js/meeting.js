@@ -22,6 +22,7 @@ import { DEFAULT_MODE, TRANSPORTS } from './transport.js';
 /** @typedef {import('./signaling.js').JoinedMessage} JoinedMessage */
 /** @typedef {import('./signaling.js').CloseInfo} CloseInfo */
 /** @typedef {import('./signaling.js').ErrorMessage} ErrorMessage */
+/** @typedef {import('./signaling.js').ChatEntry} ChatEntry */
 /** @typedef {import('./media.js').LocalMedia} LocalMedia */
 /** @typedef {import('./transport.js').MediaTransport} MediaTransport */
 /** @typedef {import('./transport.js').TransportFactory} TransportFactory */
@@ -46,10 +47,15 @@ import { DEFAULT_MODE, TRANSPORTS } from './transport.js';
  * @property {ErrorMessage} server-error an error not tied to a request (e.g. rate-limited)
  * @property {{mode: string, reason: string}} mode the room's media now travels another way (reason: '' or words
  *   for people, e.g. why it went back to peer to peer)
+ * @property {ChatEntry} chat a chat message: from the room's history at join, then as they come (our own included, as the server stamped them)
+ * @property {boolean} hand our own hand went up (true) or down
  * @property {{text: string}} notice something about our own media to tell the user ('' when it passed)
  * @property {CloseInfo} disconnected the meeting is over (left, or the connection was lost); every media
  *   connection is closed and no participant-left events precede this one
  */
+
+/** CHAT_KEPT is how many chat messages a stay keeps (the server's history holds 100). */
+const CHAT_KEPT = 500;
 
 /**
  * Meeting is one stay in one room.
@@ -82,6 +88,9 @@ export class Meeting extends Emitter {
   #over = false;
   #relayOnly;
   #lastState = '';
+  #hand = false;
+  /** @type {ChatEntry[]} the chat seen in this stay, oldest first */
+  chat = [];
 
   /**
    * @param {SignalingClient} signaling a client not connected yet; the Meeting connects it and closes it at the end
@@ -121,6 +130,33 @@ export class Meeting extends Emitter {
    */
   setView(id, level) {
     this.#paths?.setView(id, level);
+  }
+
+  /** hand is true while our hand is raised. */
+  get hand() {
+    return this.#hand;
+  }
+
+  /**
+   * setHand raises or lowers our hand.
+   * @param {boolean} up
+   */
+  setHand(up) {
+    if (this.#hand === up) return;
+    this.#hand = up;
+    this.#sendState();
+    this.emit('hand', up);
+  }
+
+  /**
+   * sendChat sends `text` to the room, or to participant `to` alone. It
+   * shows once the server echoes it (a `chat` event).
+   * @param {string} text
+   * @param {string} [to]
+   */
+  sendChat(text, to) {
+    if (this.#over || !this.self) return;
+    this.#signaling.sendChat(text, to);
   }
 
   /**
@@ -180,9 +216,20 @@ export class Meeting extends Emitter {
     s.on('state', (msg) => {
       const p = this.participants.get(msg.from);
       if (!p) return;
-      p.state = { audio: Boolean(msg.audio), video: Boolean(msg.video), screen: Boolean(msg.screen), hand: Boolean(msg.hand) };
+      p.state = {
+        audio: Boolean(msg.audio),
+        video: Boolean(msg.video),
+        screen: Boolean(msg.screen),
+        hand: Boolean(msg.hand),
+        handAt: typeof msg.handAt === 'number' ? msg.handAt : undefined,
+      };
       this.emit('participant-state', p);
       this.#paths?.stateChanged(p.id);
+    });
+    s.on('chat', (msg) => {
+      const { from, name, text, ts, to } = msg;
+      if (typeof text !== 'string' || typeof from !== 'string') return;
+      this.#addChat({ from, name: String(name ?? ''), text, ts: Number(ts) || Date.now(), to });
     });
     s.on('ice-servers', ({ iceServers }) => {
       // Same policy, fresh credentials.
@@ -202,6 +249,7 @@ export class Meeting extends Emitter {
       this.#media.on('change', () => this.#sendState()),
     );
 
+    for (const entry of Array.isArray(joined.chat) ? joined.chat : []) this.#addChat(entry);
     this.#sendState();
     this.#startPaths(joined.mode && this.#transports[joined.mode] ? joined.mode : DEFAULT_MODE, joined.epoch ?? 0);
     for (const info of joined.peers) {
@@ -262,11 +310,21 @@ export class Meeting extends Emitter {
 
   #sendState() {
     if (this.#over || !this.self) return;
-    const state = this.#media.state;
+    const state = { ...this.#media.state, hand: this.#hand };
     const key = JSON.stringify(state);
     if (key === this.#lastState) return;
     this.#lastState = key;
     this.#signaling.sendState(state);
+  }
+
+  /**
+   * addChat keeps a chat message (the stay's chat is bounded like the server's history) and announces it.
+   * @param {ChatEntry} entry
+   */
+  #addChat(entry) {
+    this.chat.push(entry);
+    if (this.chat.length > CHAT_KEPT) this.chat.splice(0, this.chat.length - CHAT_KEPT);
+    this.emit('chat', entry);
   }
 
   /**

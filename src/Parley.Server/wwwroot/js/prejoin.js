@@ -45,7 +45,7 @@ function showPath(item, status) {
  * @param {string} selected device id in use
  * @param {string} none text when there is no device
  */
-function fillDevices(select, all, kind, selected, none) {
+export function fillDevices(select, all, kind, selected, none) {
   const devices = all.filter((d) => d.kind === kind);
   const key = JSON.stringify(devices.map((d) => [d.deviceId, d.label])) + selected;
   if (select.dataset.key === key) return;
@@ -63,7 +63,7 @@ function fillDevices(select, all, kind, selected, none) {
     const option = document.createElement('option');
     option.value = device.deviceId;
     // Labels are empty until the user grants permission.
-    option.textContent = device.label || `${kind === 'audioinput' ? 'Microphone' : 'Camera'} ${i + 1}`;
+    option.textContent = device.label || `${kind === 'audioinput' ? 'Microphone' : kind === 'audiooutput' ? 'Speaker' : 'Camera'} ${i + 1}`;
     option.selected = device.deviceId === selected;
     select.append(option);
   });

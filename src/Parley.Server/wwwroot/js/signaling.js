@@ -34,6 +34,7 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @property {boolean} video camera on
  * @property {boolean} screen sharing the screen
  * @property {boolean} hand hand raised
+ * @property {number} [handAt] when the hand went up (server time, Unix ms), on received states only
  */
 
 /**
@@ -53,6 +54,7 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @property {RTCIceTransportPolicy} [iceTransportPolicy]
  * @property {RoomMode} [mode] how the room's media travels (a server without an SFU may omit it: mesh)
  * @property {number} [epoch] the number of the room's last switch between mesh and SFU
+ * @property {ChatEntry[]} [chat] the room's recent chat, oldest first
  */
 
 /** @typedef {'mesh' | 'sfu'} RoomMode */
@@ -73,6 +75,15 @@ export const JOIN_TIMEOUT_MS = 10_000;
 /** @typedef {{type: 'candidate', from: string, candidate: RTCIceCandidateInit | null}} CandidateMessage */
 /** @typedef {{type: 'state', from: string} & MediaState} StateMessage */
 /** @typedef {{type: 'error', code: string, message: string, ref?: string}} ErrorMessage */
+/**
+ * @typedef {object} ChatEntry a chat message as the server stamped it
+ * @property {string} from sender's id
+ * @property {string} name sender's name (plain text)
+ * @property {string} text the message (plain text, never HTML)
+ * @property {number} ts server time, Unix ms
+ * @property {string} [to] the recipient's id, on a direct message
+ */
+/** @typedef {{type: 'chat'} & ChatEntry} ChatMessage */
 /** @typedef {{type: 'pong'}} PongMessage */
 /** @typedef {{type: 'ice-servers', iceServers: RTCIceServer[]}} IceServersMessage fresh TURN credentials */
 
@@ -103,6 +114,7 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @property {DescriptionMessage} answer
  * @property {CandidateMessage} candidate
  * @property {StateMessage} state
+ * @property {ChatMessage} chat
  * @property {IceServersMessage} ice-servers
  * @property {ModeMessage} mode
  * @property {SwitchDoneMessage} switch-done
@@ -243,6 +255,16 @@ export class SignalingClient extends Emitter {
   }
 
   /**
+   * sendChat sends a chat message to the room, or only to participant `to`;
+   * the server echoes it back stamped, which is the sender's confirmation.
+   * @param {string} text
+   * @param {string} [to]
+   */
+  sendChat(text, to) {
+    this.#send(to ? { type: 'chat', text, to } : { type: 'chat', text });
+  }
+
+  /**
    * switchReady tells the server this side of the room's switch `epoch` is
    * over: it receives everyone on the new path but `missing`.
    * @param {number} epoch
@@ -324,6 +346,7 @@ export class SignalingClient extends Emitter {
       case 'answer':
       case 'candidate':
       case 'state':
+      case 'chat':
       case 'mode':
       case 'switch-done':
       case 'sfu-offer':

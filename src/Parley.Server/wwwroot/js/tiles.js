@@ -88,12 +88,102 @@ export class Tile {
     this.statusEl.className = 'tile-status';
     this.statusEl.setAttribute('role', 'status');
 
-    this.el.append(this.video, avatar, label, this.statusEl);
+    this.handEl = document.createElement('span');
+    this.handEl.className = 'tile-hand';
+    this.handEl.hidden = true;
+
+    this.el.append(this.video, avatar, label, this.statusEl, this.handEl);
     this.setName(name);
+  }
+
+  /**
+   * addActions puts the tile's own buttons on it: pin (the tile stays large)
+   * and full screen.
+   * @param {(id: string) => void} onPin
+   */
+  addActions(onPin) {
+    const bar = document.createElement('div');
+    bar.className = 'tile-actions';
+    this.pinButton = document.createElement('button');
+    this.pinButton.type = 'button';
+    this.pinButton.className = 'tile-action pin';
+    this.pinButton.setAttribute('aria-pressed', 'false');
+    this.pinButton.append(icon('i-pin', 'icon', ''));
+    this.pinButton.addEventListener('click', () => onPin(this.id));
+    const full = document.createElement('button');
+    full.type = 'button';
+    full.className = 'tile-action fullscreen';
+    full.append(icon('i-fullscreen', 'icon', ''));
+    full.addEventListener('click', () => this.toggleFullscreen());
+    this.fullButton = full;
+    bar.append(this.pinButton, full);
+    this.el.append(bar);
+    this.#labelActions();
+  }
+
+  /** toggleFullscreen shows this tile alone on the whole screen, or leaves full screen. */
+  toggleFullscreen() {
+    if (document.fullscreenElement === this.el) {
+      document.exitFullscreen().catch(() => {});
+    } else {
+      this.el.requestFullscreen?.().catch(() => {});
+    }
+  }
+
+  /** @param {boolean} pinned */
+  setPinned(pinned) {
+    this.el.dataset.pinned = String(pinned);
+    this.pinButton?.setAttribute('aria-pressed', String(pinned));
+    this.#labelActions();
+  }
+
+  /**
+   * setHand shows a raised hand and its place in the queue (0: hand down).
+   * @param {number} position
+   */
+  setHand(position) {
+    this.el.dataset.hand = position > 0 ? 'on' : 'off';
+    this.handEl.hidden = position === 0;
+    this.handEl.textContent = position > 0 ? `✋ ${position}` : '';
+    this.handEl.setAttribute('aria-label', position > 0 ? `hand raised (${position})` : '');
+    this.handEl.setAttribute('role', 'img');
+  }
+
+  /**
+   * setSink plays this tile's sound on the audio output `deviceId`, where the browser can.
+   * @param {string} deviceId
+   */
+  setSink(deviceId) {
+    this.#sinkId = deviceId;
+    const video = /** @type {HTMLVideoElement & {setSinkId?: (id: string) => Promise<void>}} */ (this.video);
+    video.setSinkId?.(deviceId).catch((err) => console.warn('parley: setSinkId failed', err));
+  }
+
+  /** @param {boolean} speaking */
+  setSpeaking(speaking) {
+    this.el.dataset.speaking = String(speaking);
+  }
+
+  #labelActions() {
+    const name = this.nameEl.textContent ?? '';
+    if (this.pinButton) {
+      const pinned = this.el.dataset.pinned === 'true';
+      this.pinButton.setAttribute('aria-label', pinned ? `Unpin ${name}` : `Pin ${name}`);
+      this.pinButton.title = pinned ? 'Unpin' : 'Pin (keep large)';
+    }
+    if (this.fullButton) {
+      this.fullButton.setAttribute('aria-label', `Full screen: ${name}`);
+      this.fullButton.title = 'Full screen';
+    }
   }
 
   /** @type {() => void} */
   #onAutoplayBlocked;
+  #sinkId = '';
+  /** @type {HTMLButtonElement | undefined} */
+  pinButton;
+  /** @type {HTMLButtonElement | undefined} */
+  fullButton;
   #trackKey = '';
   /** @type {HTMLVideoElement | null} the element of a stream being made ready to take over */
   #incoming = null;
@@ -108,6 +198,7 @@ export class Tile {
     this.nameEl.title = name;
     this.avatarText.textContent = initial(name);
     this.el.setAttribute('aria-label', name);
+    this.#labelActions();
   }
 
   /**
@@ -149,6 +240,7 @@ export class Tile {
       next.muted = old.muted;
       next.classList.remove('incoming');
       this.video = next;
+      if (this.#sinkId) this.setSink(this.#sinkId);
       this.#incoming = null;
       old.srcObject = null;
       old.remove();
@@ -207,18 +299,53 @@ export class Tile {
   }
 }
 
-/** TileGrid is the responsive grid of tiles; it keeps data-count for the CSS layout. */
+/**
+ * maxTiles is how many tiles fit on this screen: more would be too small to
+ * tell faces apart, so the rest wait in the people panel.
+ * @returns {number}
+ */
+function maxTiles() {
+  return matchMedia('(max-width: 640px), (max-height: 480px)').matches ? 4 : 9;
+}
+
+/**
+ * TileGrid is the responsive grid of tiles; it keeps data-count for the CSS
+ * layout. In the speaker layout, or with a tile pinned, one tile (the focus)
+ * is large and the others are in a strip. When more tiles than fit are in the
+ * meeting, those who spoke most recently stay in sight and a "+N" tile says
+ * how many more there are.
+ */
 export class TileGrid {
   /** @type {Map<string, Tile>} */
   tiles = new Map();
+  /** @type {Map<string, number>} when each participant last spoke */
+  #spoke = new Map();
+  #focus = '';
+  #smallSelf = false;
+  /** the audio output every tile plays on ('' for the default) */
+  sinkId = '';
+  #more;
+  #moreButton;
 
   /**
    * @param {HTMLElement} el the grid container
    * @param {() => void} onAutoplayBlocked
+   * @param {() => void} [onMore] called when the "+N more" tile is clicked
    */
-  constructor(el, onAutoplayBlocked) {
+  constructor(el, onAutoplayBlocked, onMore = () => {}) {
     this.el = el;
     this.onAutoplayBlocked = onAutoplayBlocked;
+    this.#more = document.createElement('div');
+    this.#more.className = 'grid-more';
+    this.#more.setAttribute('role', 'listitem');
+    this.#more.hidden = true;
+    this.#moreButton = document.createElement('button');
+    this.#moreButton.type = 'button';
+    this.#moreButton.className = 'more-button';
+    this.#moreButton.addEventListener('click', onMore);
+    this.#more.append(this.#moreButton);
+    this.el.append(this.#more);
+    matchMedia('(max-width: 640px), (max-height: 480px)').addEventListener('change', () => this.#layout());
   }
 
   /**
@@ -233,8 +360,9 @@ export class TileGrid {
     if (tile) return tile;
     tile = new Tile(id, name, self, this.onAutoplayBlocked);
     this.tiles.set(id, tile);
+    if (this.sinkId) tile.setSink(this.sinkId);
     if (self) this.el.prepend(tile.el);
-    else this.el.append(tile.el);
+    else this.#more.before(tile.el);
     this.#layout();
     return tile;
   }
@@ -252,6 +380,8 @@ export class TileGrid {
     const tile = this.tiles.get(id);
     if (!tile) return;
     this.tiles.delete(id);
+    this.#spoke.delete(id);
+    if (this.#focus === id) this.#focus = '';
     tile.video.srcObject = null;
     tile.el.remove();
     this.#layout();
@@ -267,8 +397,78 @@ export class TileGrid {
     for (const tile of this.tiles.values()) tile.unmute();
   }
 
+  /**
+   * setFocus makes tile `id` the large one ('' for an even grid).
+   * @param {string} id
+   */
+  setFocus(id) {
+    const focus = this.tiles.has(id) ? id : '';
+    if (focus === this.#focus) return;
+    this.#focus = focus;
+    this.#layout();
+  }
+
+  /** focus is the id of the large tile, '' for none. */
+  get focus() {
+    return this.#focus;
+  }
+
+  /**
+   * spoke notes that participant `id` is speaking: they stay in sight when not everyone fits.
+   * @param {string} id
+   */
+  spoke(id) {
+    this.#spoke.set(id, performance.now());
+    if (this.tiles.size > maxTiles()) this.#layout();
+  }
+
+  /**
+   * setSmallSelf shows our own picture small in a corner instead of as a tile of the grid.
+   * @param {boolean} small
+   */
+  setSmallSelf(small) {
+    this.#smallSelf = small;
+    this.#layout();
+  }
+
+  /**
+   * setSink plays every tile's sound on the audio output `deviceId` ('' for the default).
+   * @param {string} deviceId
+   */
+  setSink(deviceId) {
+    this.sinkId = deviceId;
+    for (const tile of this.tiles.values()) tile.setSink(deviceId);
+  }
+
+  /** hiddenCount is how many tiles are out of sight because not all fit. */
+  get hiddenCount() {
+    let n = 0;
+    for (const tile of this.tiles.values()) if (tile.el.hidden) n++;
+    return n;
+  }
+
   #layout() {
-    const n = this.tiles.size;
+    const limit = maxTiles();
+    // Who stays in sight: us, the focus, then those who spoke last, then those who came first.
+    const order = [...this.tiles.keys()];
+    const rank = (/** @type {string} */ id) =>
+      id === 'self' ? Infinity : id === this.#focus ? Infinity : (this.#spoke.get(id) ?? -(order.indexOf(id) + 1));
+    const shown = new Set(order.length > limit ? [...order].sort((a, b) => rank(b) - rank(a)).slice(0, limit - 1) : order);
+    for (const [id, tile] of this.tiles) {
+      tile.el.hidden = !shown.has(id);
+      tile.el.classList.toggle('focus', id === this.#focus);
+    }
+    const hidden = order.length - shown.size;
+    this.#more.hidden = hidden === 0;
+    this.#moreButton.textContent = `+${hidden}`;
+    this.#moreButton.setAttribute('aria-label', `${hidden} more ${hidden === 1 ? 'participant' : 'participants'}: show everyone`);
+    const smallSelf = this.#smallSelf && this.tiles.has('self') && this.tiles.size > 1;
+    if (smallSelf) this.el.dataset.selfView = 'small';
+    else delete this.el.dataset.selfView;
+    const n = shown.size + (hidden ? 1 : 0) - (smallSelf ? 1 : 0);
     this.el.dataset.count = n > 9 ? 'many' : String(Math.max(n, 1));
+    if (this.#focus) this.el.dataset.focus = this.#focus;
+    else delete this.el.dataset.focus;
+    this.el.style.setProperty('--strip', String(Math.max(n - 1, 1)));
   }
 }
