@@ -242,6 +242,10 @@
       return out;
     },
     /** openConnections is the number of this page's RTCPeerConnections that are not closed. */
+    /** senderTrackIds lists the ids of the tracks every open connection sends. */
+    senderTrackIds() {
+      return open().flatMap((pc) => pc.getSenders().map((s) => (s.track ? s.track.id : ''))).filter((id) => id !== '');
+    },
     openConnections() {
       return open().length;
     },

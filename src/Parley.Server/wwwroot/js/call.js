@@ -140,6 +140,8 @@ export class CallView {
   #pinned = '';
   /** whether the speaker layout is on (the main speaker large), instead of the even grid */
   #speakerLayout = false;
+  /** @type {Map<string, string>} the text of our chat messages by id, until the server confirms them */
+  #unsent = new Map();
   /** @type {MediaStreamTrack | null} the microphone track whose level rings our own tile */
   #selfAudio = null;
 
@@ -173,7 +175,10 @@ export class CallView {
         toggle: byId('chat-toggle', HTMLButtonElement),
         unread: byId('chat-unread', HTMLElement),
       },
-      (text, to) => this.#meeting?.sendChat(text, to || undefined),
+      (text, to) => {
+        const id = this.#meeting?.sendChat(text, to || undefined);
+        if (id) this.#unsent.set(id, text);
+      },
       (open) => open && this.#closePanelsExcept('chat'),
     );
     this.#people = new PeoplePanel(
@@ -261,7 +266,16 @@ export class CallView {
     });
     // The room's history arrives during the join; enter() shows it, without counting it as unread.
     meeting.on('chat', (entry) => {
+      // Our own message came back stamped: the oldest one still waiting is confirmed.
+      if (entry.from === meeting.self?.id) this.#unsent.delete(this.#unsent.keys().next().value ?? '');
       if (this.#meeting === meeting) this.#chat.add(entry, (id) => meeting.participants.get(id)?.name ?? 'someone who left');
+    });
+    meeting.on('chat-error', (err) => {
+      // Nothing is lost: the refused text goes back in the box.
+      const text = this.#unsent.get(err.ref ?? '');
+      this.#unsent.delete(err.ref ?? '');
+      if (text !== undefined) this.#chat.restore(text);
+      toast(`Message not sent: ${err.message}`);
     });
     meeting.on('hand', (up) => {
       this.#handAt = up ? Date.now() : 0;
@@ -336,9 +350,9 @@ export class CallView {
       self.setVideo(media.state.video);
       self.setAudio(media.state.audio);
     }
-    if (media.audioTrack !== this.#selfAudio) {
+    if (this.visible && media.audioTrack !== this.#selfAudio) {
       this.#selfAudio = media.audioTrack;
-      if (this.visible) this.#speaker.watch('self', media.audioTrack ? new MediaStream([media.audioTrack]) : null, false);
+      this.#speaker.watch('self', media.audioTrack ? new MediaStream([media.audioTrack]) : null, false);
     }
     this.#toggles.render();
     if (!this.#panels.settings.hidden) this.#renderDevices();
@@ -606,6 +620,7 @@ export class CallView {
     this.#media.stop();
     this.#forgetPeople();
     this.#speaker.close();
+    this.#selfAudio = null;
     this.#grid.removeAllExcept('');
     ui.endedTitle.textContent = 'You left the meeting';
     ui.endedText.textContent = 'Your camera and microphone are off.';

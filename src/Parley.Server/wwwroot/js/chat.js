@@ -210,6 +210,15 @@ export class ChatPanel {
     announce(`${entry.to ? 'Direct message from' : 'Message from'} ${entry.name}: ${said}`);
   }
 
+  /**
+   * restore puts a refused message back in the box, unless something new is being written there.
+   * @param {string} text
+   */
+  restore(text) {
+    const input = this.#ui.input;
+    if (input.value.trim() === '') input.value = text;
+  }
+
   #submit() {
     const ui = this.#ui;
     const text = ui.input.value;

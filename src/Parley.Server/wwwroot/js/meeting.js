@@ -48,6 +48,7 @@ import { DEFAULT_MODE, TRANSPORTS } from './transport.js';
  * @property {{mode: string, reason: string}} mode the room's media now travels another way (reason: '' or words
  *   for people, e.g. why it went back to peer to peer)
  * @property {ChatEntry} chat a chat message: from the room's history at join, then as they come (our own included, as the server stamped them)
+ * @property {ErrorMessage} chat-error the server refused one of our chat messages (`ref`: what sendChat returned)
  * @property {boolean} hand our own hand went up (true) or down
  * @property {{text: string}} notice something about our own media to tell the user ('' when it passed)
  * @property {CloseInfo} disconnected the meeting is over (left, or the connection was lost); every media
@@ -153,10 +154,11 @@ export class Meeting extends Emitter {
    * shows once the server echoes it (a `chat` event).
    * @param {string} text
    * @param {string} [to]
+   * @returns {string} the message's id ('' when not in the meeting); a `chat-error` names it
    */
   sendChat(text, to) {
-    if (this.#over || !this.self) return;
-    this.#signaling.sendChat(text, to);
+    if (this.#over || !this.self) return '';
+    return this.#signaling.sendChat(text, to);
   }
 
   /**
@@ -238,7 +240,8 @@ export class Meeting extends Emitter {
     });
     s.on('error', (msg) => {
       // unknown-peer: the peer left while our message was on its way; harmless.
-      if (msg.code !== 'unknown-peer') this.emit('server-error', msg);
+      if (msg.ref?.startsWith('chat-')) this.emit('chat-error', msg);
+      else if (msg.code !== 'unknown-peer') this.emit('server-error', msg);
     });
 
     this.#unsubscribe.push(

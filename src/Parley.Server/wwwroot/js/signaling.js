@@ -259,9 +259,12 @@ export class SignalingClient extends Emitter {
    * the server echoes it back stamped, which is the sender's confirmation.
    * @param {string} text
    * @param {string} [to]
+   * @returns {string} the message's id, which an error about it names as `ref`
    */
   sendChat(text, to) {
-    this.#send(to ? { type: 'chat', text, to } : { type: 'chat', text });
+    const id = `chat-${this.#newId()}`;
+    this.#send(to ? { type: 'chat', id, text, to } : { type: 'chat', id, text });
+    return id;
   }
 
   /**
