@@ -51,9 +51,11 @@ if [[ ${1:-} == __inner ]]; then
   shift
   work=$1 netns=$2 results=$3
   shift 3
-  # crun refuses to run a container when the hugetlb controller is listed for this process but
-  # mounted nowhere ("cgroups in hybrid mode", TESTING.md): give it a v1 hierarchy, here only.
-  if grep -qE '^[0-9]+:hugetlb:' /proc/self/cgroup \
+  # crun refuses to run a container when the hugetlb controller is listed for this process, or
+  # sits in the hybrid layout's cgroup2 hierarchy, but has no v1 hierarchy ("cgroups in hybrid
+  # mode", TESTING.md): give it a v1 hierarchy, here only.
+  if { grep -qE '^[0-9]+:hugetlb:' /proc/self/cgroup \
+        || grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; } \
       && ! awk '$9 == "cgroup" && $NF ~ /(^|,)hugetlb(,|$)/ { found = 1 } END { exit !found }' /proc/self/mountinfo; then
     mkdir -p "$work/hugetlb"
     mount -t cgroup -o hugetlb cgroup "$work/hugetlb"

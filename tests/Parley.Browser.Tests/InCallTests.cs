@@ -313,6 +313,46 @@ public sealed class InCallTests(Chromium chromium)
     }
 
     [Fact]
+    public async Task Each_tile_shows_the_quality_of_its_media_with_the_measures_behind_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ParleyTestServer.StartAsync(null, ct);
+        var room = TestRooms.New();
+        await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada");
+        await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace");
+        await ada.JoinAsync();
+        await grace.JoinAsync();
+        await MediaFlow.WaitForFlowAsync(grace, connections: 1, ct);
+
+        // On loopback nothing is lost and the round trip is short: good, measured from getStats().
+        var tile = grace.TileOf("Ada");
+        await Expect(tile).ToHaveAttributeAsync("data-quality", "good", new() { Timeout = 15_000 });
+        var summary = tile.GetByRole(AriaRole.Group).Locator("summary");
+        await Expect(summary).ToHaveAttributeAsync("aria-label", "Connection quality: good");
+        await summary.ClickAsync();
+        var lines = tile.Locator(".quality-lines li");
+        await Expect(lines.Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex(@"^Round trip: \d+ ms$") })).ToHaveCountAsync(1);
+        await Expect(lines.Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex(@"^Packet loss: \d+\.\d %$") })).ToHaveCountAsync(1);
+        await Expect(lines.Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex(@"^Bitrate: [1-9]\d* kb/s$") })).ToHaveCountAsync(1);
+        await Expect(lines.Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex(@"^Video: \d+×\d+") })).ToHaveCountAsync(1);
+        await Expect(lines.Filter(new() { HasText = "Path: direct" })).ToHaveCountAsync(1);
+        await Expect(grace.Page.Locator("#uplink")).ToBeHiddenAsync();
+
+        // The grading, on reports as the browser would give them when things go wrong.
+        var graded = await grace.Page.EvaluateAsync<string>(
+            """
+            async () => {
+              const q = await import('/js/quality.js');
+              const report = (entries) => new Map(entries.map((s, i) => [String(i), s]));
+              const held = q.sendQuality([report([{ type: 'outbound-rtp', kind: 'video', qualityLimitationReason: 'bandwidth' }])]);
+              const lossy = q.sendQuality([report([{ type: 'remote-inbound-rtp', kind: 'audio', fractionLost: 0.15, roundTripTime: 0.05 }])]);
+              return [q.grade(12, 40), q.grade(1, 300), q.grade(0, 20), q.grade(null, null), held.limitation, held.level, lossy.level].join(' ');
+            }
+            """);
+        Assert.Equal("poor fair good unknown bandwidth fair poor", graded);
+    }
+
+    [Fact]
     public async Task Shortcuts_work_outside_text_fields_and_the_help_lists_them()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -9,6 +9,7 @@ import { hasTurnServer } from './diagnostics.js';
 import { announce, byId, recall, remember, setNotice, showView, toast } from './dom.js';
 import { PeoplePanel, handOrder } from './people.js';
 import { fillDevices } from './prejoin.js';
+import { describe } from './quality.js';
 import { SignalingError } from './signaling.js';
 import { SpeakerDetector } from './speaker.js';
 import { TileGrid } from './tiles.js';
@@ -39,6 +40,9 @@ function typing(target) {
     (target instanceof HTMLElement && target.isContentEditable)
   );
 }
+
+/** QUALITY_EVERY_MS is how often the tiles' quality and our uplink are measured. */
+const QUALITY_EVERY_MS = 2_000;
 
 /** SLOW_CONNECT_MS is when "Connecting…" becomes "Still trying to reach …". */
 const SLOW_CONNECT_MS = 10_000;
@@ -109,6 +113,7 @@ export class CallView {
     rejoin: byId('rejoin', HTMLButtonElement),
     meetingNotice: byId('meeting-notice', HTMLParagraphElement),
     mediaStatus: byId('media-status', HTMLParagraphElement),
+    uplink: byId('uplink', HTMLParagraphElement),
     sound: byId('sound', HTMLDivElement),
     invite: byId('invite', HTMLDivElement),
     inviteLink: byId('invite-link', HTMLInputElement),
@@ -140,6 +145,7 @@ export class CallView {
   #pinned = '';
   /** whether the speaker layout is on (the main speaker large), instead of the even grid */
   #speakerLayout = false;
+  #qualityTimer = 0;
   /** @type {Map<string, string>} the text of our chat messages by id, until the server confirms them */
   #unsent = new Map();
   /** @type {MediaStreamTrack | null} the microphone track whose level rings our own tile */
@@ -339,6 +345,35 @@ export class CallView {
     this.render();
     this.#peopleChanged();
     this.#speaker.resume();
+    clearInterval(this.#qualityTimer);
+    this.#qualityTimer = setInterval(() => void this.#measure(meeting), QUALITY_EVERY_MS);
+  }
+
+  /**
+   * measure puts each participant's call quality on their tile, and warns
+   * when our own connection is what holds the call back.
+   * @param {Meeting} meeting
+   */
+  async #measure(meeting) {
+    if (this.#meeting !== meeting) return;
+    for (const id of meeting.participants.keys()) {
+      const q = await meeting.quality(id).catch(() => null);
+      if (q) this.#grid.get(id)?.setQuality(q.level, describe(q));
+    }
+    const up = await meeting.uplink().catch(() => null);
+    if (!up || this.#meeting !== meeting) return;
+    const ui = this.#ui;
+    const struggling = up.limitation === 'bandwidth' || up.level === 'poor';
+    setNotice(
+      ui.uplink,
+      struggling
+        ? up.limitation === 'bandwidth'
+          ? 'Your connection is slow: others see you in lower quality. Closing other downloads or turning your camera off helps.'
+          : 'Your connection is losing data: others may hear you break up.'
+        : up.limitation === 'cpu'
+          ? 'Your device is busy: others see you in lower quality.'
+          : '',
+    );
   }
 
   /** render shows the local media on the self tile and the toolbar. */
@@ -592,6 +627,8 @@ export class CallView {
 
   /** forgetPeople drops what the call showed of the others at the end of a stay. */
   #forgetPeople() {
+    clearInterval(this.#qualityTimer);
+    setNotice(this.#ui.uplink, '');
     for (const id of this.#grid.tiles.keys()) if (id !== 'self') this.#speaker.unwatch(id);
     this.#pinned = '';
     this.#handUp.clear();

@@ -14,6 +14,7 @@
 
 import { Emitter } from './emitter.js';
 import { MediaPaths } from './paths.js';
+import { receiveQuality, sendQuality } from './quality.js';
 import { DEFAULT_MODE, TRANSPORTS } from './transport.js';
 
 /** @typedef {import('./signaling.js').SignalingClient} SignalingClient */
@@ -92,6 +93,10 @@ export class Meeting extends Emitter {
   #hand = false;
   /** @type {ChatEntry[]} the chat seen in this stay, oldest first */
   chat = [];
+  /** @type {Map<string, MediaStream>} the stream each participant is shown with */
+  #streams = new Map();
+  /** @type {Map<string, import('./quality.js').Counters>} each participant's counters at the last quality sample */
+  #counters = new Map();
 
   /**
    * @param {SignalingClient} signaling a client not connected yet; the Meeting connects it and closes it at the end
@@ -159,6 +164,30 @@ export class Meeting extends Emitter {
   sendChat(text, to) {
     if (this.#over || !this.self) return '';
     return this.#signaling.sendChat(text, to);
+  }
+
+  /**
+   * quality measures the media we receive from participant `id` since the
+   * last call for them (the first call sets the baseline); null when nothing
+   * comes from them yet.
+   * @param {string} id
+   * @returns {Promise<import('./quality.js').ReceiveQuality | null>}
+   */
+  async quality(id) {
+    const stream = this.#streams.get(id);
+    const report = stream ? await this.#paths?.receiveStats(id) : null;
+    if (!stream || !report) return null;
+    const { quality, counters } = receiveQuality(report, new Set(stream.getTracks().map((t) => t.id)), this.#counters.get(id) ?? null);
+    this.#counters.set(id, counters);
+    return quality;
+  }
+
+  /**
+   * uplink measures how our own media leaves.
+   * @returns {Promise<import('./quality.js').SendQuality>}
+   */
+  async uplink() {
+    return sendQuality((await this.#paths?.sendStats()) ?? []);
   }
 
   /**
@@ -298,7 +327,10 @@ export class Meeting extends Emitter {
     this.#paths = paths;
     paths.on('stream', ({ id, stream }) => {
       const participant = this.participants.get(id);
-      if (participant) this.emit('participant-stream', { participant, stream });
+      if (!participant) return;
+      if (this.#streams.get(id) !== stream) this.#counters.delete(id);
+      this.#streams.set(id, stream);
+      this.emit('participant-stream', { participant, stream });
     });
     paths.on('connection', ({ id, status }) => {
       const participant = this.participants.get(id);
@@ -354,6 +386,8 @@ export class Meeting extends Emitter {
     const p = this.participants.get(id);
     if (!p) return;
     this.participants.delete(id);
+    this.#streams.delete(id);
+    this.#counters.delete(id);
     this.#initiates.delete(id);
     this.#paths?.removePeer(id);
     this.emit('participant-left', p);

@@ -136,6 +136,17 @@ export class MeshTransport extends Emitter {
   }
 
   /** close ends every connection; the transport cannot be reused. */
+  /** @param {string} id */
+  async receiveStats(id) {
+    const peer = this.#peers.get(id);
+    return peer && peer.pc.connectionState !== 'closed' ? peer.pc.getStats() : null;
+  }
+
+  async sendStats() {
+    const open = [...this.#peers.values()].filter((p) => p.pc.connectionState !== 'closed');
+    return Promise.all(open.map((p) => p.pc.getStats()));
+  }
+
   close() {
     if (this.#closed) return;
     this.#closed = true;

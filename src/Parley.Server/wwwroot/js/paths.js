@@ -225,6 +225,25 @@ export class MediaPaths extends Emitter {
   }
 
   /**
+   * receiveStats reads the statistics of the path participant `id` is shown from.
+   * @param {string} id
+   * @returns {Promise<RTCStatsReport | null>}
+   */
+  async receiveStats(id) {
+    const path = this.#paths.get(this.#source.get(id) ?? this.mode);
+    return path ? path.transport.receiveStats(id) : null;
+  }
+
+  /**
+   * sendStats reads the statistics of every connection that sends our media, on every path.
+   * @returns {Promise<RTCStatsReport[]>}
+   */
+  async sendStats() {
+    const all = await Promise.all([...this.#paths.values()].map((p) => p.transport.sendStats()));
+    return all.flat();
+  }
+
+  /**
    * setView tells the transports how large participant `id`'s video is shown.
    * @param {string} id
    * @param {VideoLevel} level

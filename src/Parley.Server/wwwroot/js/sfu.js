@@ -290,6 +290,17 @@ export class SfuTransport extends Emitter {
     }
   }
 
+  /** @param {string} _id everyone's media comes on the one subscribe connection */
+  async receiveStats(_id) {
+    const pc = this.#subscribe;
+    return pc && pc.connectionState !== 'closed' ? pc.getStats() : null;
+  }
+
+  async sendStats() {
+    const pc = this.#publish;
+    return pc && pc.connectionState !== 'closed' ? [await pc.getStats()] : [];
+  }
+
   close() {
     if (this.#closed) return;
     this.#closed = true;

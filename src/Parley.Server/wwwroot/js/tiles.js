@@ -121,6 +121,42 @@ export class Tile {
     this.#labelActions();
   }
 
+  /**
+   * setQuality shows the connection quality of this participant's media as
+   * signal bars, with the measures in a disclosure the user can open.
+   * @param {import('./quality.js').QualityLevel} level
+   * @param {string[]} lines the measures, in words
+   */
+  setQuality(level, lines) {
+    if (!this.qualityEl) {
+      const details = document.createElement('details');
+      details.className = 'tile-quality';
+      const summary = document.createElement('summary');
+      const bars = document.createElement('span');
+      bars.className = 'bars';
+      bars.setAttribute('aria-hidden', 'true');
+      bars.append(document.createElement('i'), document.createElement('i'), document.createElement('i'));
+      summary.append(bars);
+      const list = document.createElement('ul');
+      list.className = 'quality-lines';
+      details.append(summary, list);
+      this.el.append(details);
+      this.qualityEl = details;
+    }
+    this.el.dataset.quality = level;
+    const summary = /** @type {HTMLElement} */ (this.qualityEl.querySelector('summary'));
+    summary.setAttribute('aria-label', `Connection quality: ${level === 'unknown' ? 'measuring' : level}`);
+    summary.title = summary.getAttribute('aria-label') ?? '';
+    const list = /** @type {HTMLElement} */ (this.qualityEl.querySelector('ul'));
+    list.replaceChildren(
+      ...lines.map((line) => {
+        const li = document.createElement('li');
+        li.textContent = line;
+        return li;
+      }),
+    );
+  }
+
   /** toggleFullscreen shows this tile alone on the whole screen, or leaves full screen. */
   toggleFullscreen() {
     if (document.fullscreenElement === this.el) {
@@ -180,6 +216,8 @@ export class Tile {
   /** @type {() => void} */
   #onAutoplayBlocked;
   #sinkId = '';
+  /** @type {HTMLDetailsElement | undefined} */
+  qualityEl;
   /** @type {HTMLButtonElement | undefined} */
   pinButton;
   /** @type {HTMLButtonElement | undefined} */

@@ -113,6 +113,9 @@ import { SfuTransport } from './sfu.js';
  * @property {(id: string, wants: {audio: boolean, video: boolean}) => Promise<boolean>} playing whether participant
  *   `id`'s media of the kinds in `wants` is being decoded now on this transport: their video frames and
  *   audio packets have advanced since the last call (a first call only takes the measure)
+ * @property {(id: string) => Promise<RTCStatsReport | null>} receiveStats the statistics of the connection that
+ *   brings participant `id`'s media (through the media server: the one connection that brings everyone's)
+ * @property {() => Promise<RTCStatsReport[]>} sendStats the statistics of the connections that send our media
  * @property {() => void} close ends every connection, for good, and reports nothing more
  * @property {<K extends keyof TransportEvents>(type: K, listener: (payload: TransportEvents[K]) => void) => () => void} on
  *   adds a listener and returns a function that removes it (an Emitter's on)
