@@ -16,18 +16,6 @@ public sealed class InCallTests(Chromium chromium)
 
     private static readonly string Screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
-    private static async Task SendChatAsync(Participant p, string text)
-    {
-        var input = p.Page.GetByLabel("Message", new() { Exact = true });
-        if (!await input.IsVisibleAsync())
-        {
-            await p.Button("Chat").ClickAsync();
-        }
-        await input.FillAsync(text);
-        await input.PressAsync("Enter");
-        await Expect(input).ToHaveValueAsync("");
-    }
-
     private static ILocator ChatMessages(Participant p) => p.Page.Locator("#chat-log .chat-message");
 
     [Fact]
@@ -42,7 +30,7 @@ public sealed class InCallTests(Chromium chromium)
         await grace.JoinAsync();
         await Expect(ada.TileOf("Grace")).ToBeVisibleAsync();
 
-        await SendChatAsync(ada, "Hello all, the notes: https://example.org/notes?id=1.");
+        await ada.SendChatAsync("Hello all, the notes: https://example.org/notes?id=1.");
 
         // Grace's panel is closed: the badge counts the message, opening the panel reads it.
         await Expect(grace.Page.Locator("#chat-unread")).ToHaveTextAsync("1");
@@ -64,7 +52,7 @@ public sealed class InCallTests(Chromium chromium)
 
         // A direct message: Grace writes to Ada alone.
         await grace.Page.GetByLabel("To", new() { Exact = true }).SelectOptionAsync(new SelectOptionValue { Label = "Ada (direct)" });
-        await SendChatAsync(grace, "Just for you, Ada");
+        await grace.SendChatAsync("Just for you, Ada");
         await Expect(ChatMessages(ada)).ToHaveCountAsync(2);
         await Expect(ChatMessages(ada).Last.Locator(".chat-to")).ToHaveTextAsync(" to you (direct)");
         await Expect(ChatMessages(grace).Last.Locator(".chat-to")).ToHaveTextAsync(" to Ada (direct)");
@@ -107,7 +95,7 @@ public sealed class InCallTests(Chromium chromium)
 
         foreach (var text in corpus)
         {
-            await SendChatAsync(ada, text);
+            await ada.SendChatAsync(text);
         }
 
         await grace.Button("Chat").ClickAsync();

@@ -139,6 +139,22 @@ public sealed class Participant : IAsyncDisposable
     public ILocator TileOf(string name) =>
         RemoteTiles.Filter(new() { Has = Page.Locator(".tile-name", new() { HasText = name }) });
 
+    /// <summary>ChatMessages are the messages the chat panel shows, oldest first.</summary>
+    public ILocator ChatMessages => Page.Locator("#chat-log .chat-message");
+
+    /// <summary>SendChatAsync opens the chat panel if it is closed, types <paramref name="text"/> and sends it with Enter.</summary>
+    public async Task SendChatAsync(string text)
+    {
+        var input = Page.GetByLabel("Message", new() { Exact = true });
+        if (!await input.IsVisibleAsync())
+        {
+            await Button("Chat").ClickAsync();
+        }
+        await input.FillAsync(text);
+        await input.PressAsync("Enter");
+        await Expect(input).ToHaveValueAsync("");
+    }
+
     /// <summary>Button is a visible button by its accessible name.</summary>
     public ILocator Button(string name) => Page.GetByRole(AriaRole.Button, new() { Name = name, Exact = true });
 
