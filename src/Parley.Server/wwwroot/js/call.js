@@ -6,6 +6,7 @@
 
 import { hasTurnServer } from './diagnostics.js';
 import { byId, setNotice, showView, toast } from './dom.js';
+import { captureScreen, screenSupported } from './screen.js';
 import { SignalingError } from './signaling.js';
 import { TileGrid } from './tiles.js';
 import { MediaToggles } from './toggles.js';
@@ -77,6 +78,18 @@ function unreachableText(p, status) {
     : `Cannot reach ${p.name}: this device found no network path.`;
 }
 
+/**
+ * typing is true when `target` takes text (a field, an editable element),
+ * where a key is a character, not a shortcut.
+ * @param {EventTarget | null} target
+ * @returns {boolean}
+ */
+function typing(target) {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
+  return target instanceof HTMLInputElement && !['button', 'checkbox', 'radio', 'range', 'reset', 'submit', 'color', 'file', 'image'].includes(target.type);
+}
+
 /** CallView is the in-call view of one room, for one Meeting after another (a rejoin is a new Meeting). */
 export class CallView {
   #ui = {
@@ -92,6 +105,7 @@ export class CallView {
     endedTitle: byId('ended-title', HTMLHeadingElement),
     endedText: byId('ended-text', HTMLParagraphElement),
     endedRejoin: byId('ended-rejoin', HTMLButtonElement),
+    share: byId('share', HTMLButtonElement),
   };
   #media;
   #grid;
@@ -100,6 +114,8 @@ export class CallView {
   #meeting = null;
   /** @type {Map<string, number>} per participant, the timer of the slow-connect hint */
   #slowTimers = new Map();
+  /** #choosingScreen is true while the browser's screen picker is open. */
+  #choosingScreen = false;
 
   /**
    * @param {string} room
@@ -138,6 +154,7 @@ export class CallView {
     });
     // Leaving the page is leaving the meeting: tell the room at once.
     window.addEventListener('pagehide', () => this.#meeting?.leave());
+    this.#setupShare();
   }
 
   /** visible is true while the in-call view is on screen (a rejoin from its banner). */
@@ -165,8 +182,10 @@ export class CallView {
       const tile = grid.get(p.id);
       if (tile) views.unwatch(tile.el);
       grid.remove(p.id);
+      grid.showScreen(p.id, p.name, null);
       toast(`${p.name} left`);
     });
+    meeting.on('participant-screen', ({ participant, stream }) => grid.showScreen(participant.id, participant.name, stream));
     meeting.on('participant-state', (p) => this.#applyState(p));
     meeting.on('participant-stream', ({ participant, stream }) => grid.get(participant.id)?.setStream(stream));
     meeting.on('participant-connection', ({ participant, status }) => this.#showConnection(participant, status));
@@ -232,8 +251,55 @@ export class CallView {
       self.setStream(media.videoStream);
       self.setVideo(media.state.video);
       self.setAudio(media.state.audio);
+      this.#grid.showScreen('self', '', media.screenStream);
     }
     this.#toggles.render();
+    this.#renderShare();
+  }
+
+  // Screen share: the toolbar's share button and its shortcut S (not while typing, no modifier key).
+
+  #setupShare() {
+    const button = this.#ui.share;
+    if (!screenSupported()) return; // phones and insecure pages: the button stays hidden
+    button.hidden = false;
+    button.addEventListener('click', () => void this.#toggleShare());
+    document.addEventListener('keydown', (e) => {
+      if (e.key?.toLowerCase() !== 's' || e.ctrlKey || e.altKey || e.metaKey || e.shiftKey || e.repeat) return;
+      if (!this.#meeting || !this.visible || typing(e.target)) return;
+      e.preventDefault();
+      void this.#toggleShare();
+    });
+  }
+
+  /** toggleShare stops our screen share, or asks the browser for a screen to share. */
+  async #toggleShare() {
+    const media = this.#media;
+    if (media.screenTrack) {
+      media.setScreen(null);
+      return;
+    }
+    if (this.#choosingScreen) return;
+    this.#choosingScreen = true;
+    try {
+      const track = await captureScreen();
+      // Left the call meanwhile: nothing to share with.
+      if (this.#meeting) media.setScreen(track);
+      else track.stop();
+    } catch (err) {
+      // NotAllowedError: the user closed the picker (or refused); nothing to say.
+      if (!(err instanceof DOMException && err.name === 'NotAllowedError')) toast('Your screen could not be shared.');
+    } finally {
+      this.#choosingScreen = false;
+    }
+  }
+
+  #renderShare() {
+    const sharing = this.#media.screenTrack !== null;
+    const button = this.#ui.share;
+    button.setAttribute('aria-pressed', String(sharing));
+    button.setAttribute('aria-label', sharing ? 'Stop sharing screen' : 'Share screen');
+    button.title = sharing ? 'Stop sharing your screen (S)' : 'Share your screen (S)';
   }
 
   /** @param {Participant} p */

@@ -1,6 +1,12 @@
 // @ts-check
 // tiles.js draws the grid of participant tiles. Every participant-supplied
 // text goes in with textContent; nothing here parses HTML.
+//
+// A shared screen is a tile of its own (class `screen`, data-peer
+// `screen:<participant id>`, `screen:self` for ours). While anyone shares,
+// the grid carries data-presenting (the id of the latest share, 'self' for
+// ours), that share's tile is `presenting` (the large one) and the rest form
+// a strip; the stylesheet does the layout.
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -39,6 +45,9 @@ export function initial(name) {
   return first ? first.toLocaleUpperCase() : '?';
 }
 
+/** SCREEN_PREFIX starts the tile id (and data-peer) of a shared screen: `screen:<participant id>`. */
+export const SCREEN_PREFIX = 'screen:';
+
 /**
  * Tile is one participant's video with their name and status.
  * Its element carries data-peer, data-video (on/off), data-audio (on/off)
@@ -50,12 +59,14 @@ export class Tile {
    * @param {string} name display name (text)
    * @param {boolean} self whether this is our own, mirrored and muted, view
    * @param {() => void} onAutoplayBlocked called when the browser refuses to play sound
+   * @param {boolean} [screen] whether this shows a shared screen: whole (contained), never mirrored, silent
    */
-  constructor(id, name, self, onAutoplayBlocked) {
+  constructor(id, name, self, onAutoplayBlocked, screen = false) {
     this.id = id;
+    this.screen = screen;
     this.#onAutoplayBlocked = onAutoplayBlocked;
     this.el = document.createElement('div');
-    this.el.className = self ? 'tile self' : 'tile';
+    this.el.className = ['tile', self ? 'self' : '', screen ? 'screen' : ''].filter(Boolean).join(' ');
     this.el.setAttribute('role', 'listitem');
     this.el.dataset.peer = id;
     this.el.dataset.video = 'off';
@@ -65,7 +76,7 @@ export class Tile {
     this.video.className = 'tile-video';
     this.video.autoplay = true;
     this.video.playsInline = true;
-    this.video.muted = self; // never play our own microphone back
+    this.video.muted = self || screen; // never play our own microphone back; a screen has no sound
     this.video.setAttribute('aria-hidden', 'true');
 
     const avatar = document.createElement('div');
@@ -189,7 +200,7 @@ export class Tile {
 
   /** unmute plays the sound after the browser blocked autoplay with sound. */
   unmute() {
-    if (this.el.classList.contains('self')) return;
+    if (this.el.classList.contains('self') || this.screen) return;
     this.video.muted = false;
     this.video.play().catch(() => {});
   }
@@ -207,10 +218,12 @@ export class Tile {
   }
 }
 
-/** TileGrid is the responsive grid of tiles; it keeps data-count for the CSS layout. */
+/** TileGrid is the responsive grid of tiles; it keeps data-count and data-presenting for the CSS layout. */
 export class TileGrid {
   /** @type {Map<string, Tile>} */
   tiles = new Map();
+  /** @type {string[]} the participants sharing a screen (ids, 'self' for us), the latest last */
+  #presenters = [];
 
   /**
    * @param {HTMLElement} el the grid container
@@ -247,6 +260,36 @@ export class TileGrid {
     return this.tiles.get(id);
   }
 
+  /**
+   * showScreen shows participant `owner`'s shared screen (`owner` 'self':
+   * ours) in a tile of its own, made the large one when it is new: the
+   * latest share is the one presented. `stream` null removes it.
+   * @param {string} owner participant id, or 'self'
+   * @param {string} name the participant's name ('' for ours)
+   * @param {MediaStream | null} stream
+   * @returns {Tile | undefined} the screen's tile, while there is one
+   */
+  showScreen(owner, name, stream) {
+    const id = SCREEN_PREFIX + owner;
+    if (!stream) {
+      this.remove(id);
+      return undefined;
+    }
+    let tile = this.tiles.get(id);
+    if (!tile) {
+      const self = owner === 'self';
+      tile = new Tile(id, self ? 'Your screen' : `${name}'s screen`, self, this.onAutoplayBlocked, true);
+      tile.setVideo(true);
+      tile.setAudio(true);
+      this.tiles.set(id, tile);
+      this.el.append(tile.el);
+      this.#presenters = [...this.#presenters.filter((p) => p !== owner), owner];
+      this.#layout();
+    }
+    tile.setStream(stream);
+    return tile;
+  }
+
   /** @param {string} id */
   remove(id) {
     const tile = this.tiles.get(id);
@@ -254,6 +297,7 @@ export class TileGrid {
     this.tiles.delete(id);
     tile.video.srcObject = null;
     tile.el.remove();
+    if (tile.screen) this.#presenters = this.#presenters.filter((p) => SCREEN_PREFIX + p !== id);
     this.#layout();
   }
 
@@ -270,5 +314,16 @@ export class TileGrid {
   #layout() {
     const n = this.tiles.size;
     this.el.dataset.count = n > 9 ? 'many' : String(Math.max(n, 1));
+    const presenting = this.#presenters.at(-1);
+    const large = presenting === undefined ? undefined : this.tiles.get(SCREEN_PREFIX + presenting);
+    for (const tile of this.tiles.values()) tile.el.classList.toggle('presenting', tile === large);
+    if (presenting === undefined) {
+      delete this.el.dataset.presenting;
+      this.el.style.removeProperty('--strip');
+    } else {
+      this.el.dataset.presenting = presenting;
+      // --strip is how many tiles the strip beside (or below) the large one holds.
+      this.el.style.setProperty('--strip', String(Math.max(n - 1, 1)));
+    }
   }
 }
