@@ -13,6 +13,8 @@ public static class ScreenShares
     /// <summary>
     /// Record, as an init script, keeps every track getDisplayMedia returns in
     /// <c>window.__parleyScreens</c>, so a test can end one as the browser's "Stop sharing" bar does.
+    /// It also asks for 1280x720 at most (the fake screen is 1920x1080 otherwise): several pages then
+    /// encode and decode screens on two cores without starving each other.
     /// </summary>
     public const string Record = """
         (() => {
@@ -21,7 +23,8 @@ public static class ScreenShares
           if (!md || !md.getDisplayMedia) return;
           const original = md.getDisplayMedia.bind(md);
           md.getDisplayMedia = async (c) => {
-            const stream = await original(c);
+            const video = { ...(c && typeof c.video === 'object' ? c.video : {}), width: { max: 1280 }, height: { max: 720 } };
+            const stream = await original({ ...c, video });
             window.__parleyScreens.push(...stream.getVideoTracks());
             return stream;
           };

@@ -289,6 +289,7 @@ export class Meeting extends Emitter {
     const stream = this.#screens.get(p.id) ?? null;
     const shown = p.state?.screen && stream && stream.getVideoTracks().length > 0 ? stream : null;
     if (shown === p.screen && !(again && shown)) return;
+    if (Boolean(shown) !== Boolean(p.screen)) console.debug(`parley: screen of ${p.id} ${shown ? 'shown' : 'hidden'}`);
     p.screen = shown;
     this.emit('participant-screen', { participant: p, stream: shown });
   }
