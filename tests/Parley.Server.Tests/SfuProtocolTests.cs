@@ -200,3 +200,74 @@ public sealed class SdpScrubTests
     public void Janus_session_names_which_hold_its_room_id_are_replaced(string sdp, string scrubbed) =>
         Assert.Equal(scrubbed, Parley.Sfu.VideoRoom.Scrub(sdp));
 }
+
+/// <summary>ScreenShareSdpTests: how the server finds a publisher's screen m-line, describes it to Janus and tells subscribers which m-line is a screen.</summary>
+public sealed class ScreenShareSdpTests
+{
+    private const string Head = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1 2\r\n";
+    private const string Audio = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtpmap:111 opus/48000/2\r\n";
+    private const string Camera = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\na=rid:h send\r\na=rid:l send\r\na=simulcast:send h;l\r\n";
+    private const string Screen = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:2\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n";
+
+    public static TheoryData<string, string?> Offers() => new()
+    {
+        { Head + Audio + Camera + Screen, "2" },
+        // Line endings of either kind.
+        { (Head + Audio + Camera + Screen).Replace("\r\n", "\n", StringComparison.Ordinal), "2" },
+        // The second video m-line, wherever it is and whatever its mid.
+        { Head + Camera.Replace("a=mid:1", "a=mid:v", StringComparison.Ordinal) + Audio + Screen.Replace("a=mid:2", "a=mid:screen", StringComparison.Ordinal), "screen" },
+        // A camera alone, or audio alone: no screen.
+        { Head + Audio + Camera, null },
+        { Head + Audio, null },
+        { "", null },
+        // A second video m-line without a mid has nothing to describe.
+        { Head + Audio + Camera + Screen.Replace("a=mid:2\r\n", "", StringComparison.Ordinal), null },
+        // The mid of the screen m-line, not that of a later one.
+        { Head + Audio + Camera + Screen.Replace("a=mid:2\r\n", "", StringComparison.Ordinal) + Audio.Replace("a=mid:0", "a=mid:3", StringComparison.Ordinal), null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Offers))]
+    public void The_screen_mid_is_the_mid_of_the_second_video_m_line(string sdp, string? mid) =>
+        Assert.Equal(mid, Parley.Sfu.VideoRoom.ScreenMid(sdp));
+
+    [Fact]
+    public void A_publish_with_a_screen_m_line_describes_it_to_Janus_as_the_screen()
+    {
+        var mid = Parley.Sfu.VideoRoom.ScreenMid(Head + Audio + Camera + Screen);
+        foreach (var body in new[] { Parley.Sfu.VideoRoom.JoinAndPublish(42, 7, mid), Parley.Sfu.VideoRoom.Configure(mid) })
+        {
+            Assert.Equal("""[{"mid":"2","description":"screen"}]""", body["descriptions"]!.ToJsonString());
+        }
+        Assert.Equal("joinandconfigure", Parley.Sfu.VideoRoom.JoinAndPublish(42, 7, mid)["request"]!.GetValue<string>());
+        Assert.Equal("configure", Parley.Sfu.VideoRoom.Configure(mid)["request"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void A_publish_without_a_screen_m_line_describes_nothing()
+    {
+        Assert.False(Parley.Sfu.VideoRoom.JoinAndPublish(42, 7, null).ContainsKey("descriptions"));
+        Assert.False(Parley.Sfu.VideoRoom.Configure(null).ContainsKey("descriptions"));
+        Assert.False(Parley.Sfu.VideoRoom.Configure().ContainsKey("descriptions"));
+    }
+
+    [Fact]
+    public void Subscriber_streams_described_as_the_screen_are_of_kind_screen_and_the_rest_keep_their_type()
+    {
+        // As Janus 1.1.2 lists a subscriber's streams (janus_videoroom.c: feed_id, feed_mid, feed_description).
+        using var doc = JsonDocument.Parse("""
+            {"videoroom":"attached","room":42,"streams":[
+              {"type":"audio","active":true,"mindex":0,"mid":"0","feed_id":7,"feed_mid":"0","codec":"opus"},
+              {"type":"video","active":true,"mindex":1,"mid":"1","feed_id":7,"feed_mid":"1","codec":"vp8","simulcast":true},
+              {"type":"video","active":true,"mindex":2,"mid":"2","feed_id":7,"feed_mid":"2","feed_description":"screen","codec":"vp8"},
+              {"type":"video","active":true,"mindex":3,"mid":"3","feed_id":8,"feed_mid":"1","feed_description":"camera","codec":"vp8"},
+              {"type":"video","active":false,"mindex":4,"mid":"4","feed_id":9,"feed_mid":"2","feed_description":"screen","codec":"vp8"},
+              {"type":"data","active":true,"mindex":5,"mid":"5","feed_id":7}
+            ]}
+            """);
+        var streams = Parley.Sfu.VideoRoom.Streams(doc.RootElement).ToArray();
+        Assert.Equal(
+            [("0", 7L, "audio"), ("1", 7L, "video"), ("2", 7L, "screen"), ("3", 8L, "video")],
+            streams);
+    }
+}

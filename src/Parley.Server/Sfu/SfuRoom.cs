@@ -122,6 +122,8 @@ internal sealed class SfuRoom
             await DetachAsync(old);
         }
         JanusReply reply;
+        // The screen m-line is described on every offer: Janus keeps descriptions per stream, and a fresh handle has none.
+        var screenMid = VideoRoom.ScreenMid(sdp);
         if (member.Publisher is null)
         {
             var handle = await _session!.AttachAsync(VideoRoom.Plugin, null, CancellationToken.None);
@@ -130,7 +132,7 @@ internal sealed class SfuRoom
             handle.OnEvent = e => Post(() => OnPublisherEventAsync(member, handle, e));
             try
             {
-                reply = await handle.MessageAsync(VideoRoom.JoinAndPublish(_janusRoom, feed), new Jsep("offer", sdp), CancellationToken.None);
+                reply = await handle.MessageAsync(VideoRoom.JoinAndPublish(_janusRoom, feed, screenMid), new Jsep("offer", sdp), CancellationToken.None);
             }
             catch
             {
@@ -147,7 +149,7 @@ internal sealed class SfuRoom
         }
         else
         {
-            reply = await member.Publisher.MessageAsync(VideoRoom.Configure(), new Jsep("offer", sdp), CancellationToken.None);
+            reply = await member.Publisher.MessageAsync(VideoRoom.Configure(screenMid), new Jsep("offer", sdp), CancellationToken.None);
         }
         member.PublisherCandidates = 0;
         Count();
@@ -534,8 +536,9 @@ internal sealed class SfuRoom
         }
     }
 
-    // ApplyLayersAsync sends Janus, in one configure, each video m-line's layer that differs from
-    // what it sends now: what the member's view asks, one step down while its downlink is poor.
+    // ApplyLayersAsync sends Janus, in one configure, each camera m-line's layer that differs from
+    // what it sends now: what the member's view asks, one step down while its downlink is poor. A
+    // screen m-line (kind "screen") has one layer and is always sent: the view is of the camera tile.
     private async Task ApplyLayersAsync(Member member)
     {
         if (member.Subscriber is not { } handle || member.AwaitingAnswer)

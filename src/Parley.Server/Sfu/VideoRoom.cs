@@ -48,8 +48,18 @@ internal static class VideoRoom
         ["display"] = "parley",
     };
 
-    /// <summary>JoinAndPublish joins a participant's publisher and publishes its offer in one round trip.</summary>
-    public static JsonObject JoinAndPublish(long room, long feed) => new()
+    /// <summary>
+    /// ScreenDescription is the description a publisher's screen m-line gets on Janus: subscribers'
+    /// stream lists then carry it as <c>feed_description</c>, which is how the screen is told from
+    /// the camera.
+    /// </summary>
+    public const string ScreenDescription = "screen";
+
+    /// <summary>
+    /// JoinAndPublish joins a participant's publisher and publishes its offer in one round trip;
+    /// <paramref name="screenMid"/> (see <see cref="ScreenMid"/>) is described as the screen.
+    /// </summary>
+    public static JsonObject JoinAndPublish(long room, long feed, string? screenMid = null) => Describe(new JsonObject
     {
         ["request"] = "joinandconfigure",
         ["ptype"] = "publisher",
@@ -57,10 +67,40 @@ internal static class VideoRoom
         ["id"] = feed,
         ["audio"] = true,
         ["video"] = true,
-    };
+    }, screenMid);
 
     /// <summary>Configure renegotiates a publisher (a new offer, an ICE restart), as spreed-signaling sends every later offer.</summary>
-    public static JsonObject Configure() => new() { ["request"] = "configure", ["audio"] = true, ["video"] = true };
+    public static JsonObject Configure(string? screenMid = null) =>
+        Describe(new JsonObject { ["request"] = "configure", ["audio"] = true, ["video"] = true }, screenMid);
+
+    /// <summary>
+    /// ScreenMid is the mid of a publish offer's screen m-line: its second video m-line (the first
+    /// is the camera; docs/protocol.md, "Screen share"), or null when it has none. A video m-line
+    /// without an <c>a=mid</c> line has no mid to describe, and counts as none.
+    /// </summary>
+    public static string? ScreenMid(string sdp)
+    {
+        var videos = 0;
+        var inScreen = false;
+        foreach (var raw in sdp.Split('\n'))
+        {
+            var line = raw.TrimEnd('\r');
+            if (line.StartsWith("m=", StringComparison.Ordinal))
+            {
+                if (inScreen)
+                {
+                    return null;
+                }
+                inScreen = line.StartsWith("m=video ", StringComparison.Ordinal) && ++videos == 2;
+            }
+            else if (inScreen && line.StartsWith("a=mid:", StringComparison.Ordinal))
+            {
+                var mid = line["a=mid:".Length..].Trim();
+                return mid.Length > 0 ? mid : null;
+            }
+        }
+        return null;
+    }
 
     public static JsonObject Subscribe(long room, IEnumerable<long> feeds) => new()
     {
@@ -146,7 +186,11 @@ internal static class VideoRoom
         return null;
     }
 
-    /// <summary>Streams reads a subscriber's <c>attached</c>/<c>updated</c> streams: every active m-line with the feed it carries.</summary>
+    /// <summary>
+    /// Streams reads a subscriber's <c>attached</c>/<c>updated</c> streams: every active m-line with
+    /// the feed it carries and its kind, <c>audio</c>, <c>video</c> (a camera) or <c>screen</c> (a
+    /// video m-line its publisher described as the screen).
+    /// </summary>
     public static IEnumerable<(string Mid, long Feed, string Kind)> Streams(JsonElement data)
     {
         if (!data.TryGetProperty("streams", out var list) || list.ValueKind != JsonValueKind.Array)
@@ -160,7 +204,9 @@ internal static class VideoRoom
                 && stream.TryGetProperty("feed_id", out var feed) && feed.TryGetInt64(out var feedId)
                 && stream.TryGetProperty("type", out var type) && type.GetString() is "audio" or "video")
             {
-                yield return (mid.GetString()!, feedId, type.GetString()!);
+                var screen = type.GetString() == "video" && stream.TryGetProperty("feed_description", out var d)
+                    && d.ValueKind == JsonValueKind.String && d.GetString() == ScreenDescription;
+                yield return (mid.GetString()!, feedId, screen ? "screen" : type.GetString()!);
             }
         }
     }
@@ -210,6 +256,16 @@ internal static class VideoRoom
         if (candidate.SdpMLineIndex is { } index)
         {
             body["sdpMLineIndex"] = index;
+        }
+        return body;
+    }
+
+    // Describe adds the screen m-line's description to a publish request (Janus keeps it per stream).
+    private static JsonObject Describe(JsonObject body, string? screenMid)
+    {
+        if (screenMid is not null)
+        {
+            body["descriptions"] = new JsonArray(new JsonObject { ["mid"] = screenMid, ["description"] = ScreenDescription });
         }
         return body;
     }

@@ -10,6 +10,7 @@ import { announce, byId, recall, remember, setNotice, showView, toast } from './
 import { PeoplePanel, handOrder } from './people.js';
 import { fillDevices } from './prejoin.js';
 import { describe } from './quality.js';
+import { captureScreen, screenSupported } from './screen.js';
 import { SignalingError } from './signaling.js';
 import { SpeakerDetector } from './speaker.js';
 import { TileGrid } from './tiles.js';
@@ -27,19 +28,6 @@ import { ViewWatcher } from './views.js';
 
 /** SELF_VIEW_KEY remembers the small self view between meetings. */
 const SELF_VIEW_KEY = 'parley.selfView';
-
-/**
- * typing is true when a keystroke goes to a text field, where letters are letters, not shortcuts.
- * @param {EventTarget | null} target
- */
-function typing(target) {
-  return (
-    target instanceof HTMLInputElement ||
-    target instanceof HTMLTextAreaElement ||
-    target instanceof HTMLSelectElement ||
-    (target instanceof HTMLElement && target.isContentEditable)
-  );
-}
 
 /** QUALITY_EVERY_MS is how often the tiles' quality and our uplink are measured. */
 const QUALITY_EVERY_MS = 2_000;
@@ -104,6 +92,18 @@ function unreachableText(p, status) {
     : `Cannot reach ${p.name}: this device found no network path.`;
 }
 
+/**
+ * typing is true when `target` takes text (a field, an editable element),
+ * where a key is a character, not a shortcut.
+ * @param {EventTarget | null} target
+ * @returns {boolean}
+ */
+function typing(target) {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
+  return target instanceof HTMLInputElement && !['button', 'checkbox', 'radio', 'range', 'reset', 'submit', 'color', 'file', 'image'].includes(target.type);
+}
+
 /** CallView is the in-call view of one room, for one Meeting after another (a rejoin is a new Meeting). */
 export class CallView {
   #ui = {
@@ -120,6 +120,7 @@ export class CallView {
     endedTitle: byId('ended-title', HTMLHeadingElement),
     endedText: byId('ended-text', HTMLParagraphElement),
     endedRejoin: byId('ended-rejoin', HTMLButtonElement),
+    share: byId('share', HTMLButtonElement),
   };
   #media;
   #grid;
@@ -150,6 +151,8 @@ export class CallView {
   #unsent = new Map();
   /** @type {MediaStreamTrack | null} the microphone track whose level rings our own tile */
   #selfAudio = null;
+  /** #choosingScreen is true while the browser's screen picker is open. */
+  #choosingScreen = false;
 
   /**
    * @param {string} room
@@ -224,6 +227,7 @@ export class CallView {
     });
     // Leaving the page is leaving the meeting: tell the room at once.
     window.addEventListener('pagehide', () => this.#meeting?.leave());
+    this.#setupShare();
   }
 
   /** visible is true while the in-call view is on screen (a rejoin from its banner). */
@@ -258,7 +262,14 @@ export class CallView {
       grid.remove(p.id);
       if (this.#pinned === p.id) this.#pinned = '';
       this.#peopleChanged();
+      grid.showScreen(p.id, p.name, null);
       toast(`${p.name} left`);
+    });
+    meeting.on('participant-screen', ({ participant, stream }) => {
+      const tile = grid.showScreen(participant.id, participant.name, stream);
+      if (tile && !tile.pinButton) tile.addActions((id) => this.#pin(id));
+      if (!tile && this.#pinned === `screen:${participant.id}`) this.#pinned = '';
+      this.#refocus();
     });
     meeting.on('participant-state', (p) => {
       const before = this.#handUp.has(p.id);
@@ -384,6 +395,7 @@ export class CallView {
       self.setStream(media.videoStream);
       self.setVideo(media.state.video);
       self.setAudio(media.state.audio);
+      this.#grid.showScreen('self', '', media.screenStream);
     }
     if (this.visible && media.audioTrack !== this.#selfAudio) {
       this.#selfAudio = media.audioTrack;
@@ -392,6 +404,7 @@ export class CallView {
     this.#toggles.render();
     if (!this.#panels.settings.hidden) this.#renderDevices();
     if (this.#meeting) this.#peopleChanged();
+    this.#renderShare();
   }
 
   /** setUpControls wires the toolbar's other buttons, the panels and the keyboard shortcuts. */
@@ -452,7 +465,6 @@ export class CallView {
     const keys = {
       m: () => byId('mic', HTMLButtonElement).click(),
       v: () => byId('cam', HTMLButtonElement).click(),
-      s: () => document.getElementById('share')?.click(),
       c: () => (this.#chat.open ? this.#closePanel('chat') : this.#openPanel('chat')),
       h: () => this.#toggleHand(),
       l: () => this.#toggleLayout(),
@@ -531,16 +543,20 @@ export class CallView {
     this.#refocus();
   }
 
-  /** refocus decides the large tile: a pinned one, else in the speaker layout the main speaker. */
+  /** refocus decides the large tile: a pinned one, else a shared screen, else in the speaker layout the main speaker. */
   #refocus() {
     const grid = this.#grid;
     const meeting = this.#meeting;
+    if (this.#pinned && grid.get(this.#pinned)) {
+      grid.setFocus(this.#pinned, true);
+      return;
+    }
     let focus = '';
-    if (this.#pinned && grid.get(this.#pinned)) focus = this.#pinned;
-    else if (this.#speakerLayout && meeting) {
+    if (this.#speakerLayout && meeting) {
       const active = this.#speaker.active;
       focus = active && meeting.participants.has(active) ? active : ([...meeting.participants.keys()][0] ?? '');
     }
+    // A shared screen, while someone presents, takes the large tile from the speaker (tiles.js).
     grid.setFocus(focus);
   }
 
@@ -565,6 +581,51 @@ export class CallView {
     this.#handButton.title = hand ? 'Lower hand (H)' : 'Raise hand (H)';
     this.#chat.setPeople(people.filter((p) => !p.self));
     this.#refocus();
+  }
+
+  // Screen share: the toolbar's share button and its shortcut S (not while typing, no modifier key).
+
+  #setupShare() {
+    const button = this.#ui.share;
+    if (!screenSupported()) return; // phones and insecure pages: the button stays hidden
+    button.hidden = false;
+    button.addEventListener('click', () => void this.#toggleShare());
+    document.addEventListener('keydown', (e) => {
+      if (e.key?.toLowerCase() !== 's' || e.ctrlKey || e.altKey || e.metaKey || e.shiftKey || e.repeat) return;
+      if (!this.#meeting || !this.visible || typing(e.target)) return;
+      e.preventDefault();
+      void this.#toggleShare();
+    });
+  }
+
+  /** toggleShare stops our screen share, or asks the browser for a screen to share. */
+  async #toggleShare() {
+    const media = this.#media;
+    if (media.screenTrack) {
+      media.setScreen(null);
+      return;
+    }
+    if (this.#choosingScreen) return;
+    this.#choosingScreen = true;
+    try {
+      const track = await captureScreen();
+      // Left the call meanwhile: nothing to share with.
+      if (this.#meeting) media.setScreen(track);
+      else track.stop();
+    } catch (err) {
+      // NotAllowedError: the user closed the picker (or refused); nothing to say.
+      if (!(err instanceof DOMException && err.name === 'NotAllowedError')) toast('Your screen could not be shared.');
+    } finally {
+      this.#choosingScreen = false;
+    }
+  }
+
+  #renderShare() {
+    const sharing = this.#media.screenTrack !== null;
+    const button = this.#ui.share;
+    button.setAttribute('aria-pressed', String(sharing));
+    button.setAttribute('aria-label', sharing ? 'Stop sharing screen' : 'Share screen');
+    button.title = sharing ? 'Stop sharing your screen (S)' : 'Share your screen (S)';
   }
 
   /** @param {Participant} p */

@@ -1,11 +1,17 @@
 // @ts-check
 // media.js owns the local camera and microphone: it asks for them, finds out
 // why it could not get them, switches devices and turns them on and off. It
-// never touches the DOM.
+// also holds the screen share (screen.js asks for it). It never touches the DOM.
 
 import { Emitter } from './emitter.js';
 
 /** @typedef {'audio' | 'video'} MediaKind */
+
+/**
+ * SendKind is what a transport sends: the microphone, the camera, or the
+ * shared screen (a second video).
+ * @typedef {MediaKind | 'screen'} SendKind
+ */
 
 /**
  * MediaProblem says why a device is not available:
@@ -18,7 +24,7 @@ import { Emitter } from './emitter.js';
 
 /**
  * @typedef {object} LocalMediaEvents
- * @property {{kind: MediaKind, track: MediaStreamTrack | null}} track the track of a kind was replaced (null: none)
+ * @property {{kind: SendKind, track: MediaStreamTrack | null}} track the track of a kind was replaced (null: none)
  * @property {LocalMedia} change anything changed: tracks, on/off, problems
  */
 
@@ -109,6 +115,8 @@ export class LocalMedia extends Emitter {
   audioTrack = null;
   /** @type {MediaStreamTrack | null} */
   videoTrack = null;
+  /** @type {MediaStreamTrack | null} the shared screen, while sharing */
+  screenTrack = null;
   /** micOn is the user's choice: send sound when there is a microphone. */
   micOn = true;
   /** camOn is the user's choice: send video when there is a camera. */
@@ -126,6 +134,8 @@ export class LocalMedia extends Emitter {
   #stopped = false;
   /** @type {{track: MediaStreamTrack | null, stream: MediaStream | null}} what videoStream last made */
   #shown = { track: null, stream: null };
+  /** @type {{track: MediaStreamTrack | null, stream: MediaStream | null}} what screenStream last made */
+  #shownScreen = { track: null, stream: null };
 
   /** supported is false where the browser offers no media devices (insecure page). */
   static get supported() {
@@ -217,11 +227,35 @@ export class LocalMedia extends Emitter {
     this.emit('change', this);
   }
 
-  /** stop releases every device. */
+  /** stop releases every device, and ends a screen share. */
   stop() {
     this.#stopped = true;
     this.#setTrack('audio', null);
     this.#setTrack('video', null);
+    this.setScreen(null);
+  }
+
+  /**
+   * setScreen shares `track` (from screen.js's captureScreen), or stops
+   * sharing (null): the track before it is stopped. A track that ends by
+   * itself (the browser's own "Stop sharing" bar, a closed window) stops the
+   * share like setScreen(null).
+   * @param {MediaStreamTrack | null} track
+   */
+  setScreen(track) {
+    const old = this.screenTrack;
+    if (old === track) return;
+    if (track && this.#stopped) {
+      track.stop();
+      return;
+    }
+    this.screenTrack = track;
+    old?.stop();
+    track?.addEventListener('ended', () => {
+      if (this.screenTrack === track) this.setScreen(null);
+    });
+    this.emit('track', { kind: 'screen', track });
+    this.emit('change', this);
   }
 
   /** state is what to announce in the protocol's `state` message. */
@@ -229,7 +263,7 @@ export class LocalMedia extends Emitter {
     return {
       audio: Boolean(this.audioTrack && this.micOn),
       video: Boolean(this.videoTrack && this.camOn),
-      screen: false,
+      screen: this.screenTrack !== null,
       hand: false,
     };
   }
@@ -245,6 +279,18 @@ export class LocalMedia extends Emitter {
       this.#shown = { track: this.videoTrack, stream: this.videoTrack ? new MediaStream([this.videoTrack]) : null };
     }
     return this.#shown.stream;
+  }
+
+  /**
+   * screenStream is the shared screen alone, for showing it to ourselves
+   * (null while not sharing), the same stream until the track changes.
+   * @returns {MediaStream | null}
+   */
+  get screenStream() {
+    if (this.#shownScreen.track !== this.screenTrack) {
+      this.#shownScreen = { track: this.screenTrack, stream: this.screenTrack ? new MediaStream([this.screenTrack]) : null };
+    }
+    return this.#shownScreen.stream;
   }
 
   /** @returns {MediaTrackConstraints} */

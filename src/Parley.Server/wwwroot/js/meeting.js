@@ -7,6 +7,11 @@
 // participant. It knows nothing of how the transport moves media, and never
 // touches the DOM; the UI listens to its events.
 //
+// Screen share: our own screen is a third local track (LocalMedia.screenTrack)
+// that every transport sends from its start; a participant's screen is shown
+// (participant-screen) only while their `state` says they share and their
+// screen's track has arrived, and hidden again when either ends.
+//
 // ICE configuration: the servers and policy come from `joined`; fresh TURN
 // credentials (`ice-servers`) replace the servers for the transport in use
 // and the ones made later. Relay-only mode (a per-user privacy choice)
@@ -35,6 +40,7 @@ import { DEFAULT_MODE, TRANSPORTS } from './transport.js';
  * @property {string} name
  * @property {MediaState | null} state null until the participant sends one
  * @property {ConnectionStatus} connection the last status the transport reported ('new' until it does)
+ * @property {MediaStream | null} screen their screen as shown now: while they share and its track has arrived
  */
 
 /**
@@ -44,6 +50,8 @@ import { DEFAULT_MODE, TRANSPORTS } from './transport.js';
  * @property {Participant} participant-state
  * @property {{participant: Participant, stream: MediaStream}} participant-stream the media received from a
  *   participant (the same stream again when it gained a track)
+ * @property {{participant: Participant, stream: MediaStream | null}} participant-screen the participant's shared
+ *   screen to show (the same stream again when its track changed), or null: they stopped sharing
  * @property {{participant: Participant, status: ConnectionStatus}} participant-connection
  * @property {ErrorMessage} server-error an error not tied to a request (e.g. rate-limited)
  * @property {{mode: string, reason: string}} mode the room's media now travels another way (reason: '' or words
@@ -97,6 +105,8 @@ export class Meeting extends Emitter {
   #streams = new Map();
   /** @type {Map<string, import('./quality.js').Counters>} each participant's counters at the last quality sample */
   #counters = new Map();
+  /** @type {Map<string, MediaStream | null>} participant id → the stream of their screen m-line, as the paths report it */
+  #screens = new Map();
 
   /**
    * @param {SignalingClient} signaling a client not connected yet; the Meeting connects it and closes it at the end
@@ -255,6 +265,7 @@ export class Meeting extends Emitter {
         handAt: typeof msg.handAt === 'number' ? msg.handAt : undefined,
       };
       this.emit('participant-state', p);
+      this.#showScreen(p, false);
       this.#paths?.stateChanged(p.id);
     });
     s.on('chat', (msg) => {
@@ -314,7 +325,7 @@ export class Meeting extends Emitter {
       context: () => ({
         selfId,
         config: this.rtcConfig,
-        tracks: { audio: this.#media.audioTrack, video: this.#media.videoTrack },
+        tracks: { audio: this.#media.audioTrack, video: this.#media.videoTrack, screen: this.#media.screenTrack },
         signal: (msg) => this.#signaling.relay(msg),
       }),
       initiates: (id) => this.#initiates.has(id),
@@ -332,6 +343,12 @@ export class Meeting extends Emitter {
       this.#streams.set(id, stream);
       this.emit('participant-stream', { participant, stream });
     });
+    paths.on('screen', ({ id, stream }) => {
+      const participant = this.participants.get(id);
+      if (!participant) return;
+      this.#screens.set(id, stream);
+      this.#showScreen(participant, true);
+    });
     paths.on('connection', ({ id, status }) => {
       const participant = this.participants.get(id);
       if (!participant) return;
@@ -341,6 +358,23 @@ export class Meeting extends Emitter {
     paths.on('notice', (notice) => this.emit('notice', notice));
     paths.on('ready', ({ epoch, missing }) => this.#signaling.switchReady(epoch, missing));
     paths.start(mode, epoch);
+  }
+
+  /**
+   * showScreen emits participant-screen when what to show of `p`'s screen
+   * changed: the stream while their state says they share and it has a
+   * track, else null. `again` re-emits a stream shown already (its track
+   * changed).
+   * @param {Participant} p
+   * @param {boolean} again
+   */
+  #showScreen(p, again) {
+    const stream = this.#screens.get(p.id) ?? null;
+    const shown = p.state?.screen && stream && stream.getVideoTracks().length > 0 ? stream : null;
+    if (shown === p.screen && !(again && shown)) return;
+    if (Boolean(shown) !== Boolean(p.screen)) console.debug(`parley: screen of ${p.id} ${shown ? 'shown' : 'hidden'}`);
+    p.screen = shown;
+    this.emit('participant-screen', { participant: p, stream: shown });
   }
 
   #sendState() {
@@ -375,6 +409,7 @@ export class Meeting extends Emitter {
       name: info.name,
       state: info.state ?? null,
       connection: { state: 'new', noRoute: false, relayOnly: this.#rtcConfig.iceTransportPolicy === 'relay' },
+      screen: null,
     };
     this.participants.set(info.id, participant);
     this.emit('participant-joined', participant);
@@ -388,6 +423,7 @@ export class Meeting extends Emitter {
     this.participants.delete(id);
     this.#streams.delete(id);
     this.#counters.delete(id);
+    this.#screens.delete(id);
     this.#initiates.delete(id);
     this.#paths?.removePeer(id);
     this.emit('participant-left', p);
@@ -401,6 +437,7 @@ export class Meeting extends Emitter {
     this.#paths?.close();
     this.#paths = null;
     this.participants.clear();
+    this.#screens.clear();
     this.#initiates.clear();
     if (!wasOver && this.self) this.emit('disconnected', info);
     if (this.self) this.clearListeners();

@@ -24,7 +24,7 @@ import { advancing } from './stats.js';
 /** @typedef {import('./transport.js').TransportEvents} TransportEvents */
 /** @typedef {import('./transport.js').TransportMessage} TransportMessage */
 /** @typedef {import('./transport.js').LocalTracks} LocalTracks */
-/** @typedef {import('./transport.js').MediaKind} MediaKind */
+/** @typedef {import('./transport.js').SendKind} SendKind */
 /** @typedef {import('./transport.js').RemotePeer} RemotePeer */
 
 /**
@@ -48,7 +48,7 @@ export class MeshTransport extends Emitter {
   constructor({ config, tracks, signal }) {
     super();
     this.#config = { ...config };
-    this.#tracks = { ...tracks };
+    this.#tracks = { screen: null, ...tracks };
     this.#signal = signal;
   }
 
@@ -69,6 +69,7 @@ export class MeshTransport extends Emitter {
     this.#peers.set(id, peer);
     const relayOnly = this.#config.iceTransportPolicy === 'relay';
     peer.on('stream', (stream) => this.emit('stream', { id, stream }));
+    peer.on('screen', (stream) => this.emit('screen', { id, stream }));
     peer.on('connectionstate', (state) => {
       // 'closed' comes only from close(), which stops the events first.
       if (state === 'closed') return;
@@ -99,7 +100,7 @@ export class MeshTransport extends Emitter {
   /**
    * setTrack puts `track` on every connection's sender of its kind, and on
    * the connections made later.
-   * @param {MediaKind} kind
+   * @param {SendKind} kind
    * @param {MediaStreamTrack | null} track
    * @returns {Promise<void>}
    */

@@ -6,8 +6,10 @@
 // participant's tile moves to the new transport's stream only once that
 // stream decodes (its frames and packets advance), and the old connection to them is
 // closed only when the server says the switch is over (`switch-done`) and
-// not kept for them, because one side of the pair lacks the new path. It
-// never touches the DOM.
+// not kept for them, because one side of the pair lacks the new path. A
+// participant's screen moves with their camera: it is shown from the path
+// their tile is, and the new transport sends our own screen from its start.
+// It never touches the DOM.
 
 import { Emitter } from './emitter.js';
 
@@ -18,7 +20,7 @@ import { Emitter } from './emitter.js';
 /** @typedef {import('./transport.js').ConnectionStatus} ConnectionStatus */
 /** @typedef {import('./transport.js').RemotePeer} RemotePeer */
 /** @typedef {import('./transport.js').VideoLevel} VideoLevel */
-/** @typedef {import('./media.js').MediaKind} MediaKind */
+/** @typedef {import('./media.js').SendKind} SendKind */
 
 /**
  * REPORT_AFTER_MS is how long a switch may take on this side: then the
@@ -41,6 +43,7 @@ const SETTLE_FOR_MS = 120_000;
 /**
  * @typedef {object} PathsEvents
  * @property {{id: string, stream: MediaStream}} stream the stream to show for participant `id`, from the path in use for them
+ * @property {{id: string, stream: MediaStream | null}} screen the stream of participant `id`'s screen, from that same path
  * @property {{id: string, status: ConnectionStatus}} connection how that path is doing for them
  * @property {{text: string}} notice something to tell the user about our own media
  * @property {{epoch: number, missing: string[]}} ready this side of the switch is over: everyone but `missing` plays on the new path
@@ -51,6 +54,7 @@ const SETTLE_FOR_MS = 120_000;
  * @property {MediaTransport} transport
  * @property {(() => void)[]} off
  * @property {Map<string, MediaStream>} streams the latest stream of each participant on this path
+ * @property {Map<string, MediaStream | null>} screens the latest screen stream of each participant on this path
  * @property {Map<string, ConnectionStatus>} statuses
  */
 
@@ -189,6 +193,7 @@ export class MediaPaths extends Emitter {
     for (const path of this.#paths.values()) {
       path.transport.removePeer(id);
       path.streams.delete(id);
+      path.screens.delete(id);
       path.statuses.delete(id);
     }
     this.#maybeReady();
@@ -211,8 +216,8 @@ export class MediaPaths extends Emitter {
 
   /**
    * setTrack sends `track` on every transport there is: during a switch both
-   * paths carry our media, and a mute or a new camera reaches both.
-   * @param {MediaKind} kind
+   * paths carry our media, and a mute, a new camera or a screen share reaches both.
+   * @param {SendKind} kind
    * @param {MediaStreamTrack | null} track
    */
   async setTrack(kind, track) {
@@ -275,12 +280,16 @@ export class MediaPaths extends Emitter {
     if (existing) return existing;
     const transport = this.#options.factories[mode](this.#options.context());
     /** @type {Path} */
-    const path = { transport, off: [], streams: new Map(), statuses: new Map() };
+    const path = { transport, off: [], streams: new Map(), screens: new Map(), statuses: new Map() };
     this.#paths.set(mode, path);
     path.off.push(
       transport.on('stream', ({ id, stream }) => {
         path.streams.set(id, stream);
         if (this.#source.get(id) === mode) this.emit('stream', { id, stream });
+      }),
+      transport.on('screen', ({ id, stream }) => {
+        path.screens.set(id, stream);
+        if (this.#source.get(id) === mode) this.emit('screen', { id, stream });
       }),
       transport.on('connection', ({ id, status }) => {
         path.statuses.set(id, status);
@@ -387,6 +396,7 @@ export class MediaPaths extends Emitter {
     const path = this.#paths.get(mode);
     const stream = path?.streams.get(id);
     if (stream) this.emit('stream', { id, stream });
+    this.emit('screen', { id, stream: path?.screens.get(id) ?? null });
     const status = path?.statuses.get(id);
     if (status) this.emit('connection', { id, status });
   }

@@ -4,11 +4,15 @@
 // example: makingOffer, ignoreOffer, a polite and an impolite side, and the
 // argument-free setLocalDescription(). It never touches the DOM.
 //
-// Media uses two stable transceivers, audio then video, made once by the
-// initiating side and adopted by the other side from the first offer. Both
-// stay sendrecv for the life of the call, even without a local track, so a
-// receive-only participant still receives, and turning the camera off and on
-// is sender.replaceTrack() with no renegotiation.
+// Media uses three stable transceivers, audio, video (the camera), then video
+// again (the shared screen), made once by the initiating side and adopted by
+// the other side from the first offer, in that order. All stay sendrecv for
+// the life of the call, even without a local track, so a receive-only
+// participant still receives, and turning the camera off and on, or starting
+// and stopping a screen share, is sender.replaceTrack() with no
+// renegotiation. (A screen added as a new track would renegotiate at every
+// share, and a late offer could collide with an ICE restart; one m-line more
+// up front costs a few hundred bytes of SDP and nothing on the wire.)
 //
 // When ICE fails, either side restarts it (restartIce(): the new offer goes
 // through perfect negotiation like any other) and the Peer reports
@@ -19,10 +23,11 @@
 // never reports that as 'failed' (the connection just stays 'new').
 
 import { Emitter } from './emitter.js';
+import { SCREEN_ENCODING, tuneScreenSender } from './screen.js';
 
 /** @typedef {import('./signaling.js').OutgoingRelay} OutgoingRelay */
 /** @typedef {import('./signaling.js').RelayedMessage} RelayedMessage */
-/** @typedef {'audio' | 'video'} MediaKind */
+/** @typedef {import('./media.js').SendKind} SendKind */
 
 /**
  * PeerState is the RTCPeerConnectionState, plus 'retrying': the connection
@@ -33,7 +38,8 @@ import { Emitter } from './emitter.js';
 
 /**
  * @typedef {object} PeerEvents
- * @property {MediaStream} stream the remote media stream got a new track
+ * @property {MediaStream} stream the remote media stream (microphone and camera) got a new track
+ * @property {MediaStream} screen the remote screen's stream, once its m-line has a track (it plays only while they share)
  * @property {PeerState} connectionstate
  */
 
@@ -54,8 +60,15 @@ const RESTART_TIMEOUT_MS = 30_000;
  */
 const GIVE_UP_DELAY_MS = 1_500;
 
-/** KINDS is the order of the stable transceivers. */
-const KINDS = /** @type {const} */ (['audio', 'video']);
+/** SLOTS is the order of the stable transceivers: the screen is the second video. */
+const SLOTS = /** @type {const} */ (['audio', 'video', 'screen']);
+
+/**
+ * slotKind is the media kind of a slot's m-line.
+ * @param {SendKind} slot
+ * @returns {'audio' | 'video'}
+ */
+const slotKind = (slot) => (slot === 'audio' ? 'audio' : 'video');
 
 /**
  * Peer is the connection to one remote participant.
@@ -63,9 +76,9 @@ const KINDS = /** @type {const} */ (['audio', 'video']);
  * @extends {Emitter<PeerEvents>}
  */
 export class Peer extends Emitter {
-  /** @type {Record<MediaKind, RTCRtpTransceiver | null>} */
-  #transceivers = { audio: null, video: null };
-  /** @type {Record<MediaKind, MediaStreamTrack | null>} */
+  /** @type {Record<SendKind, RTCRtpTransceiver | null>} */
+  #transceivers = { audio: null, video: null, screen: null };
+  /** @type {Record<SendKind, MediaStreamTrack | null>} */
   #tracks;
   /** @type {(msg: OutgoingRelay) => void} */
   #signal;
@@ -95,17 +108,19 @@ export class Peer extends Emitter {
    * @param {boolean} options.polite the polite side yields when offers collide
    * @param {boolean} options.initiator whether this side creates the transceivers and so makes the first offer
    * @param {RTCConfiguration} options.config ICE servers and policy from `joined`
-   * @param {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null}} options.tracks local tracks to send
+   * @param {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null, screen?: MediaStreamTrack | null}} options.tracks local tracks to send
    * @param {(msg: OutgoingRelay) => void} options.signal sends a message to the remote peer through the server
    */
   constructor({ id, polite, initiator, config, tracks, signal }) {
     super();
     this.id = id;
     this.polite = polite;
-    this.#tracks = { ...tracks };
+    this.#tracks = { screen: null, ...tracks };
     this.#signal = signal;
-    /** remoteStream collects the tracks received from this peer. */
+    /** remoteStream collects the microphone and camera tracks received from this peer. */
     this.remoteStream = new MediaStream();
+    /** screenStream holds the track of this peer's screen m-line (muted while they do not share). */
+    this.screenStream = new MediaStream();
     this.pc = new RTCPeerConnection(config);
 
     this.pc.onnegotiationneeded = () => this.#negotiate();
@@ -122,15 +137,22 @@ export class Peer extends Emitter {
         this.#onFailure();
       }
     };
-    this.pc.ontrack = ({ track }) => {
-      if (!this.remoteStream.getTracks().includes(track)) this.remoteStream.addTrack(track);
-      this.emit('stream', this.remoteStream);
+    this.pc.ontrack = ({ track, transceiver }) => {
+      const slot = this.#slotOf(transceiver);
+      if (!slot) return;
+      const stream = slot === 'screen' ? this.screenStream : this.remoteStream;
+      if (!stream.getTracks().includes(track)) stream.addTrack(track);
+      if (slot === 'screen') this.emit('screen', stream);
+      else this.emit('stream', stream);
     };
     this.pc.onconnectionstatechange = () => this.#onConnectionState();
 
     if (initiator) {
-      for (const kind of KINDS) {
-        this.#transceivers[kind] = this.pc.addTransceiver(this.#tracks[kind] ?? kind, { direction: 'sendrecv' });
+      for (const slot of SLOTS) {
+        this.#transceivers[slot] = this.pc.addTransceiver(this.#tracks[slot] ?? slotKind(slot), {
+          direction: 'sendrecv',
+          ...(slot === 'screen' ? { sendEncodings: [{ ...SCREEN_ENCODING }] } : {}),
+        });
       }
     }
   }
@@ -183,7 +205,7 @@ export class Peer extends Emitter {
   /**
    * setTrack sends `track` (or nothing, when null) on the stable transceiver of
    * its kind, without renegotiation.
-   * @param {MediaKind} kind
+   * @param {SendKind} kind
    * @param {MediaStreamTrack | null} track
    * @returns {Promise<void>}
    */
@@ -192,6 +214,7 @@ export class Peer extends Emitter {
     const transceiver = this.#transceivers[kind];
     if (!transceiver || this.#closed) return; // adopted from the first offer later
     await transceiver.sender.replaceTrack(track);
+    if (kind === 'screen' && track) await tuneScreenSender(transceiver.sender);
   }
 
   /** close ends the connection; the Peer cannot be reused. */
@@ -362,16 +385,33 @@ export class Peer extends Emitter {
 
   /**
    * adoptTransceivers takes over the transceivers the remote offer created,
-   * the first of each kind, makes them sendrecv and puts our tracks on them,
-   * so the answer already carries our media.
+   * one per slot (the first audio, the first video, the second video), makes
+   * them sendrecv and puts our tracks on them, so the answer already carries
+   * our media.
    */
   async #adoptTransceivers() {
     for (const transceiver of this.pc.getTransceivers()) {
-      const kind = /** @type {MediaKind} */ (transceiver.receiver.track.kind);
-      if (!KINDS.includes(kind) || this.#transceivers[kind] || transceiver.direction === 'stopped') continue;
-      this.#transceivers[kind] = transceiver;
+      const slot = this.#slotOf(transceiver);
+      if (!slot || this.#transceivers[slot] || transceiver.direction === 'stopped') continue;
+      this.#transceivers[slot] = transceiver;
       transceiver.direction = 'sendrecv';
-      await transceiver.sender.replaceTrack(this.#tracks[kind]);
+      await transceiver.sender.replaceTrack(this.#tracks[slot]);
+      if (slot === 'screen' && this.#tracks.screen) await tuneScreenSender(transceiver.sender);
     }
+  }
+
+  /**
+   * slotOf is the slot a transceiver serves: the one it was made or adopted
+   * for, or else the one its place among the connection's transceivers of
+   * its kind gives it (m-line order is the same on both sides); null for any
+   * further one.
+   * @param {RTCRtpTransceiver} transceiver
+   * @returns {SendKind | null}
+   */
+  #slotOf(transceiver) {
+    for (const slot of SLOTS) if (this.#transceivers[slot] === transceiver) return slot;
+    const kind = transceiver.receiver.track.kind;
+    const index = this.pc.getTransceivers().filter((t) => t.receiver.track.kind === kind).indexOf(transceiver);
+    return SLOTS.filter((slot) => slotKind(slot) === kind)[index] ?? null;
   }
 }

@@ -10,12 +10,19 @@
 // subscribe connection ourselves. Every message of one connection is handled
 // strictly in order, on a promise chain of its own.
 //
+// A shared screen is a third m-line of the publish connection, there from the
+// start like the other two, so starting and stopping a share is replaceTrack;
+// the server describes it to the media server, and the subscribe offers' `streams`
+// name the m-lines that carry someone's screen with kind `screen`. The camera
+// is sent in simulcast layers, the screen in one.
+//
 // Remote tracks: an m-line the server stops using is reused later for
 // someone else (the same receiver track). So tracks are never stopped; each
 // participant's MediaStream holds exactly the tracks of the m-lines mapped to
 // them now, and is reported again whenever that changes.
 
 import { Emitter } from './emitter.js';
+import { SCREEN_ENCODING, tuneScreenSender } from './screen.js';
 import { advancing } from './stats.js';
 
 /** @typedef {import('./transport.js').MediaTransport} MediaTransport */
@@ -23,13 +30,13 @@ import { advancing } from './stats.js';
 /** @typedef {import('./transport.js').TransportEvents} TransportEvents */
 /** @typedef {import('./transport.js').TransportMessage} TransportMessage */
 /** @typedef {import('./transport.js').LocalTracks} LocalTracks */
-/** @typedef {import('./transport.js').MediaKind} MediaKind */
+/** @typedef {import('./transport.js').SendKind} SendKind */
 /** @typedef {import('./transport.js').RemotePeer} RemotePeer */
 /** @typedef {import('./transport.js').ConnectionState} ConnectionState */
 /** @typedef {import('./signaling.js').SfuStreamInfo} SfuStreamInfo */
 
-/** KINDS is the order of the publish connection's transceivers. */
-const KINDS = /** @type {const} */ (['audio', 'video']);
+/** SLOTS is the order of the publish connection's transceivers: the screen is the second video. */
+const SLOTS = /** @type {const} */ (['audio', 'video', 'screen']);
 
 /** REPUBLISH_DELAY_MS spaces fresh publish attempts after the server ended our publish connection. */
 const REPUBLISH_DELAY_MS = 1_000;
@@ -97,8 +104,8 @@ export class SfuTransport extends Emitter {
 
   /** @type {RTCPeerConnection | null} */
   #publish = null;
-  /** @type {Record<MediaKind, RTCRtpTransceiver | null>} */
-  #senders = { audio: null, video: null };
+  /** @type {Record<SendKind, RTCRtpTransceiver | null>} */
+  #senders = { audio: null, video: null, screen: null };
   /** @type {Promise<void>} */
   #publishChain = Promise.resolve();
   /** @type {(RTCIceCandidateInit | null)[]} */
@@ -115,6 +122,8 @@ export class SfuTransport extends Emitter {
   #mids = new Map();
   /** @type {Map<string, MediaStream>} participant id → the stream of their tracks */
   #streams = new Map();
+  /** @type {Map<string, MediaStream>} participant id → the stream of their screen m-line's track */
+  #screens = new Map();
   /** @type {Map<string, import('./transport.js').VideoLevel>} how large each participant is shown */
   #view = new Map();
   #sentView = '';
@@ -134,7 +143,7 @@ export class SfuTransport extends Emitter {
   constructor({ config, tracks, signal }) {
     super();
     this.#config = { ...config };
-    this.#tracks = { ...tracks };
+    this.#tracks = { screen: null, ...tracks };
     this.#signal = signal;
     this.#startPublishing();
     this.#statsTimer = setInterval(() => void this.#watchDownlink(), STATS_EVERY_MS);
@@ -207,6 +216,7 @@ export class SfuTransport extends Emitter {
   removePeer(id) {
     this.#peers.delete(id);
     this.#streams.delete(id);
+    this.#screens.delete(id);
   }
 
   /**
@@ -251,7 +261,7 @@ export class SfuTransport extends Emitter {
    * setTrack sends `track` on the publish connection's sender of its kind,
    * without renegotiation; the first track of a participant that had none
    * starts publishing.
-   * @param {MediaKind} kind
+   * @param {SendKind} kind
    * @param {MediaStreamTrack | null} track
    * @returns {Promise<void>}
    */
@@ -261,6 +271,7 @@ export class SfuTransport extends Emitter {
     const sender = this.#senders[kind];
     if (sender) {
       await sender.sender.replaceTrack(track);
+      if (kind === 'screen' && track) await tuneScreenSender(sender.sender);
       return;
     }
     this.#startPublishing();
@@ -321,19 +332,26 @@ export class SfuTransport extends Emitter {
   /** startPublishing makes a fresh publish connection and offers it, when there is something to send. */
   #startPublishing() {
     if (this.#closed || !this.#serverUp || this.#publish) return;
-    if (!this.#tracks.audio && !this.#tracks.video) return; // receive-only: nothing to publish (yet)
+    if (!this.#tracks.audio && !this.#tracks.video && !this.#tracks.screen) return; // receive-only: nothing to publish (yet)
     const pc = new RTCPeerConnection(this.#config);
     this.#publish = pc;
     this.#publishCandidates = [];
-    // Both kinds from the start, even without a track, so turning the camera
-    // or microphone on later is replaceTrack, with no renegotiation.
+    // Every slot from the start, even without a track, so turning the camera
+    // or microphone on later, or sharing the screen, is replaceTrack, with no
+    // renegotiation. Simulcast is for the camera only.
     const width = this.#tracks.video?.getSettings().width ?? SIMULCAST_FROM_WIDTH;
-    for (const kind of KINDS) {
-      this.#senders[kind] = pc.addTransceiver(this.#tracks[kind] ?? kind, {
+    for (const slot of SLOTS) {
+      /** @type {RTCRtpEncodingParameters[] | undefined} */
+      let sendEncodings;
+      if (slot === 'video' && width >= SIMULCAST_FROM_WIDTH) sendEncodings = SIMULCAST;
+      else if (slot === 'screen') sendEncodings = [{ ...SCREEN_ENCODING }];
+      this.#senders[slot] = pc.addTransceiver(this.#tracks[slot] ?? (slot === 'audio' ? 'audio' : 'video'), {
         direction: 'sendonly',
-        ...(kind === 'video' && width >= SIMULCAST_FROM_WIDTH ? { sendEncodings: SIMULCAST } : {}),
+        ...(sendEncodings ? { sendEncodings } : {}),
       });
     }
+    const screen = this.#senders.screen;
+    if (screen && this.#tracks.screen) void tuneScreenSender(screen.sender).catch(() => {});
     pc.onicecandidate = ({ candidate }) => {
       this.#signal({ type: 'sfu-candidate', pc: 'publish', candidate: candidate ? candidate.toJSON() : null });
     };
@@ -380,7 +398,7 @@ export class SfuTransport extends Emitter {
     const pc = this.#publish;
     this.#publish = null;
     clearTimeout(this.#publishWatchdog);
-    this.#senders = { audio: null, video: null };
+    this.#senders = { audio: null, video: null, screen: null };
     if (!pc) return;
     pc.onicecandidate = null;
     pc.onconnectionstatechange = null;
@@ -452,31 +470,47 @@ export class SfuTransport extends Emitter {
 
   /**
    * regroup puts each receiver's track in the stream of the participant its
-   * m-line carries now, and reports every stream that changed.
+   * m-line carries now (a screen m-line's in their screen stream), and
+   * reports every stream that changed.
    */
   #regroup() {
     /** @type {Map<string, MediaStreamTrack[]>} */
     const wanted = new Map();
+    /** @type {Map<string, MediaStreamTrack[]>} */
+    const screens = new Map();
     for (const transceiver of this.#subscribe?.getTransceivers() ?? []) {
       const owner = transceiver.mid === null ? undefined : this.#mids.get(transceiver.mid);
       if (!owner || transceiver.currentDirection === 'inactive') continue;
-      const tracks = wanted.get(owner.peer) ?? [];
+      const into = owner.kind === 'screen' ? screens : wanted;
+      const tracks = into.get(owner.peer) ?? [];
       tracks.push(transceiver.receiver.track);
-      wanted.set(owner.peer, tracks);
+      into.set(owner.peer, tracks);
     }
-    for (const id of new Set([...wanted.keys(), ...this.#streams.keys()])) {
+    this.#sort(wanted, this.#streams, (id, stream) => this.emit('stream', { id, stream }));
+    this.#sort(screens, this.#screens, (id, stream) => this.emit('screen', { id, stream }));
+  }
+
+  /**
+   * sort makes each participant's stream in `streams` hold exactly their
+   * tracks in `wanted`, and calls `changed` for every stream that changed.
+   * @param {Map<string, MediaStreamTrack[]>} wanted
+   * @param {Map<string, MediaStream>} streams
+   * @param {(id: string, stream: MediaStream) => void} changed
+   */
+  #sort(wanted, streams, changed) {
+    for (const id of new Set([...wanted.keys(), ...streams.keys()])) {
       if (!this.#peers.has(id)) continue;
       const tracks = wanted.get(id) ?? [];
-      let stream = this.#streams.get(id);
+      let stream = streams.get(id);
       const had = stream ? stream.getTracks() : [];
       if (stream && had.length === tracks.length && had.every((t) => tracks.includes(t))) continue;
       if (!stream) {
         stream = new MediaStream();
-        this.#streams.set(id, stream);
+        streams.set(id, stream);
       }
       for (const track of had) if (!tracks.includes(track)) stream.removeTrack(track);
       for (const track of tracks) if (!had.includes(track)) stream.addTrack(track);
-      this.emit('stream', { id, stream });
+      changed(id, stream);
     }
   }
 
@@ -496,6 +530,11 @@ export class SfuTransport extends Emitter {
       if (stream.getTracks().length === 0) continue;
       for (const track of stream.getTracks()) stream.removeTrack(track);
       if (this.#peers.has(id)) this.emit('stream', { id, stream });
+    }
+    for (const [id, stream] of this.#screens) {
+      if (stream.getTracks().length === 0) continue;
+      for (const track of stream.getTracks()) stream.removeTrack(track);
+      if (this.#peers.has(id)) this.emit('screen', { id, stream });
     }
   }
 

@@ -59,7 +59,7 @@ export const JOIN_TIMEOUT_MS = 10_000;
 
 /** @typedef {'mesh' | 'sfu'} RoomMode */
 /** @typedef {'publish' | 'subscribe'} SfuPc one of the two connections to the media server */
-/** @typedef {{mid: string, peer: string, kind: 'audio' | 'video'}} SfuStreamInfo whose media an m-line carries */
+/** @typedef {{mid: string, peer: string, kind: 'audio' | 'video' | 'screen'}} SfuStreamInfo whose media an m-line carries (screen: their shared screen) */
 /** @typedef {{type: 'mode', mode: RoomMode, epoch: number, reason?: string}} ModeMessage the room's media now travels this way */
 /** @typedef {{type: 'switch-done', epoch: number, keep: string[]}} SwitchDoneMessage the switch is over: keep the old path only to these */
 /** @typedef {{type: 'sfu-offer', pc: SfuPc, sdp: string, streams?: SfuStreamInfo[], fresh?: boolean}} SfuOfferMessage */

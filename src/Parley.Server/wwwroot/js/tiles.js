@@ -1,6 +1,12 @@
 // @ts-check
 // tiles.js draws the grid of participant tiles. Every participant-supplied
 // text goes in with textContent; nothing here parses HTML.
+//
+// A shared screen is a tile of its own (class `screen`, data-peer
+// `screen:<participant id>`, `screen:self` for ours). While anyone shares,
+// the grid carries data-presenting (the id of the latest share, 'self' for
+// ours), that share's tile is `presenting` (the large one) and the rest form
+// a strip; the stylesheet does the layout.
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -39,6 +45,9 @@ export function initial(name) {
   return first ? first.toLocaleUpperCase() : '?';
 }
 
+/** SCREEN_PREFIX starts the tile id (and data-peer) of a shared screen: `screen:<participant id>`. */
+export const SCREEN_PREFIX = 'screen:';
+
 /**
  * Tile is one participant's video with their name and status.
  * Its element carries data-peer, data-video (on/off), data-audio (on/off)
@@ -50,12 +59,14 @@ export class Tile {
    * @param {string} name display name (text)
    * @param {boolean} self whether this is our own, mirrored and muted, view
    * @param {() => void} onAutoplayBlocked called when the browser refuses to play sound
+   * @param {boolean} [screen] whether this shows a shared screen: whole (contained), never mirrored, silent
    */
-  constructor(id, name, self, onAutoplayBlocked) {
+  constructor(id, name, self, onAutoplayBlocked, screen = false) {
     this.id = id;
+    this.screen = screen;
     this.#onAutoplayBlocked = onAutoplayBlocked;
     this.el = document.createElement('div');
-    this.el.className = self ? 'tile self' : 'tile';
+    this.el.className = ['tile', self ? 'self' : '', screen ? 'screen' : ''].filter(Boolean).join(' ');
     this.el.setAttribute('role', 'listitem');
     this.el.dataset.peer = id;
     this.el.dataset.video = 'off';
@@ -65,7 +76,7 @@ export class Tile {
     this.video.className = 'tile-video';
     this.video.autoplay = true;
     this.video.playsInline = true;
-    this.video.muted = self; // never play our own microphone back
+    this.video.muted = self || screen; // never play our own microphone back; a screen has no sound
     this.video.setAttribute('aria-hidden', 'true');
 
     const avatar = document.createElement('div');
@@ -319,7 +330,7 @@ export class Tile {
 
   /** unmute plays the sound after the browser blocked autoplay with sound. */
   unmute() {
-    if (this.el.classList.contains('self')) return;
+    if (this.el.classList.contains('self') || this.screen) return;
     this.video.muted = false;
     this.video.play().catch(() => {});
   }
@@ -358,7 +369,10 @@ export class TileGrid {
   tiles = new Map();
   /** @type {Map<string, number>} when each participant last spoke */
   #spoke = new Map();
+  /** @type {string[]} the participants sharing a screen (ids, 'self' for us), the latest last */
+  #presenters = [];
   #focus = '';
+  #focusPinned = false;
   #smallSelf = false;
   /** the audio output every tile plays on ('' for the default) */
   sinkId = '';
@@ -413,6 +427,36 @@ export class TileGrid {
     return this.tiles.get(id);
   }
 
+  /**
+   * showScreen shows participant `owner`'s shared screen (`owner` 'self':
+   * ours) in a tile of its own, made the large one when it is new: the
+   * latest share is the one presented. `stream` null removes it.
+   * @param {string} owner participant id, or 'self'
+   * @param {string} name the participant's name ('' for ours)
+   * @param {MediaStream | null} stream
+   * @returns {Tile | undefined} the screen's tile, while there is one
+   */
+  showScreen(owner, name, stream) {
+    const id = SCREEN_PREFIX + owner;
+    if (!stream) {
+      this.remove(id);
+      return undefined;
+    }
+    let tile = this.tiles.get(id);
+    if (!tile) {
+      const self = owner === 'self';
+      tile = new Tile(id, self ? 'Your screen' : `${name}'s screen`, self, this.onAutoplayBlocked, true);
+      tile.setVideo(true);
+      tile.setAudio(true);
+      this.tiles.set(id, tile);
+      this.#more.before(tile.el);
+      this.#presenters = [...this.#presenters.filter((p) => p !== owner), owner];
+      this.#layout();
+    }
+    tile.setStream(stream);
+    return tile;
+  }
+
   /** @param {string} id */
   remove(id) {
     const tile = this.tiles.get(id);
@@ -422,6 +466,7 @@ export class TileGrid {
     if (this.#focus === id) this.#focus = '';
     tile.video.srcObject = null;
     tile.el.remove();
+    if (tile.screen) this.#presenters = this.#presenters.filter((p) => SCREEN_PREFIX + p !== id);
     this.#layout();
   }
 
@@ -436,19 +481,23 @@ export class TileGrid {
   }
 
   /**
-   * setFocus makes tile `id` the large one ('' for an even grid).
+   * setFocus makes tile `id` the large one ('' for none): a pinned tile
+   * stays large whatever happens; another (the speaker layout's) gives way
+   * to a shared screen while someone presents.
    * @param {string} id
+   * @param {boolean} [pinned]
    */
-  setFocus(id) {
+  setFocus(id, pinned = false) {
     const focus = this.tiles.has(id) ? id : '';
-    if (focus === this.#focus) return;
+    if (focus === this.#focus && pinned === this.#focusPinned) return;
     this.#focus = focus;
+    this.#focusPinned = pinned && focus !== '';
     this.#layout();
   }
 
   /** focus is the id of the large tile, '' for none. */
   get focus() {
-    return this.#focus;
+    return this.el.dataset.focus ?? '';
   }
 
   /**
@@ -487,14 +536,19 @@ export class TileGrid {
 
   #layout() {
     const limit = maxTiles();
-    // Who stays in sight: us, the focus, then those who spoke last, then those who came first.
+    // The large tile: a pinned one, else the latest shared screen, else the speaker layout's.
+    const presenting = this.#presenters.at(-1);
+    const screen = presenting === undefined ? '' : SCREEN_PREFIX + presenting;
+    const large = this.#focusPinned && this.#focus ? this.#focus : screen && this.tiles.has(screen) ? screen : this.#focus;
+    // Who stays in sight: us, the large tile and the screens, then those who spoke last, then those who came first.
     const order = [...this.tiles.keys()];
     const rank = (/** @type {string} */ id) =>
-      id === 'self' ? Infinity : id === this.#focus ? Infinity : (this.#spoke.get(id) ?? -(order.indexOf(id) + 1));
+      id === 'self' || id === large || id.startsWith(SCREEN_PREFIX) ? Infinity : (this.#spoke.get(id) ?? -(order.indexOf(id) + 1));
     const shown = new Set(order.length > limit ? [...order].sort((a, b) => rank(b) - rank(a)).slice(0, limit - 1) : order);
     for (const [id, tile] of this.tiles) {
       tile.el.hidden = !shown.has(id);
-      tile.el.classList.toggle('focus', id === this.#focus);
+      tile.el.classList.toggle('focus', id === large);
+      tile.el.classList.toggle('presenting', id === screen);
     }
     const hidden = order.length - shown.size;
     this.#more.hidden = hidden === 0;
@@ -505,8 +559,11 @@ export class TileGrid {
     else delete this.el.dataset.selfView;
     const n = shown.size + (hidden ? 1 : 0) - (smallSelf ? 1 : 0);
     this.el.dataset.count = n > 9 ? 'many' : String(Math.max(n, 1));
-    if (this.#focus) this.el.dataset.focus = this.#focus;
+    if (large) this.el.dataset.focus = large;
     else delete this.el.dataset.focus;
+    if (presenting === undefined) delete this.el.dataset.presenting;
+    else this.el.dataset.presenting = presenting;
+    // --strip is how many tiles the strip beside (or below) the large one holds.
     this.el.style.setProperty('--strip', String(Math.max(n - 1, 1)));
   }
 }

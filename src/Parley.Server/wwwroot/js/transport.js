@@ -17,6 +17,7 @@ import { SfuTransport } from './sfu.js';
 /** @typedef {import('./signaling.js').OutgoingRelay} OutgoingRelay */
 
 /** @typedef {import('./media.js').MediaKind} MediaKind */
+/** @typedef {import('./media.js').SendKind} SendKind */
 
 /** @typedef {Pick<PeerInfo, 'id' | 'name'>} RemotePeer a participant, as a transport knows them */
 
@@ -64,6 +65,7 @@ import { SfuTransport } from './sfu.js';
  * @typedef {object} LocalTracks
  * @property {MediaStreamTrack | null} audio
  * @property {MediaStreamTrack | null} video
+ * @property {MediaStreamTrack | null} screen the shared screen, while sharing
  */
 
 /**
@@ -76,6 +78,8 @@ import { SfuTransport } from './sfu.js';
  * @typedef {object} TransportEvents
  * @property {{id: string, stream: MediaStream}} stream the media received from participant `id` (the same
  *   stream again when it gained a track)
+ * @property {{id: string, stream: MediaStream | null}} screen the stream of participant `id`'s screen m-line
+ *   (null: none any more). It carries a picture only while they share: whether they do is their `state`
  * @property {{id: string, status: ConnectionStatus}} connection the media of participant `id` changed state
  * @property {{text: string}} notice something the user should know about our own media ('' when it passed),
  *   e.g. that the media server cannot be reached, so others do not see or hear us
@@ -104,8 +108,8 @@ import { SfuTransport } from './sfu.js';
  * @property {(id: string) => void} removePeer the participant left: stop their media, report nothing more of them
  * @property {(msg: TransportMessage) => void} handle a signaling message for the transport; types it
  *   does not know are ignored
- * @property {(kind: MediaKind, track: MediaStreamTrack | null) => Promise<void>} setTrack sends `track` as
- *   our media of `kind` (null: nothing), to everyone
+ * @property {(kind: SendKind, track: MediaStreamTrack | null) => Promise<void>} setTrack sends `track` as
+ *   our media of `kind` (null: nothing), to everyone; `screen` is the shared screen, a second video
  * @property {(iceServers: RTCIceServer[]) => void} setIceServers fresh ICE servers (TURN credentials) for
  *   the connections to come and the next ICE restart of the ones there are; the transport policy stays
  * @property {(id: string, level: VideoLevel) => void} [setView] how large participant `id`'s video is shown,
