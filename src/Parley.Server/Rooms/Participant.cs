@@ -45,5 +45,11 @@ public sealed class Participant(string id, string name, IPeerOutbox outbox, bool
     }
 }
 
+/// <summary>
+/// ChatEntry is one chat message as the room knows it: who sent it (id and joined name), its text
+/// and when the server received it (Unix milliseconds).
+/// </summary>
+public sealed record ChatEntry(string From, string Name, string Text, long Ts);
+
 /// <summary>PeerSnapshot is a participant as others see it, copied under the room's lock.</summary>
 public readonly record struct PeerSnapshot(string Id, string Name, PresenceState? State);
