@@ -22,7 +22,8 @@ public sealed record JoinedMessage(
     IReadOnlyList<IceServer> IceServers,
     string IceTransportPolicy,
     string Mode = "mesh",
-    int Epoch = 0)
+    int Epoch = 0,
+    IReadOnlyList<ChatInfo>? Chat = null)
 {
     [JsonPropertyOrder(-1)] public string Type => "joined";
 }
@@ -38,6 +39,12 @@ public sealed record PeerInfo(string Id, string Name, StateInfo? State = null)
 public sealed record StateInfo(bool Audio, bool Video, bool Screen, bool Hand)
 {
     public static StateInfo From(PresenceState s) => new(s.Media.Audio, s.Media.Video, s.Media.Screen, s.Hand);
+}
+
+/// <summary>ChatInfo is one message of the room's chat history in <see cref="JoinedMessage"/>.</summary>
+public sealed record ChatInfo(string From, string Name, string Text, long Ts)
+{
+    public static ChatInfo Of(ChatEntry entry) => new(entry.From, entry.Name, entry.Text, entry.Ts);
 }
 
 /// <summary>peer-joined, S→C: someone entered the room.</summary>
@@ -84,6 +91,16 @@ public sealed record IceCandidate(
 public sealed record StateMessage(bool? Audio, bool? Video, bool? Screen, bool? Hand, string? From = null)
 {
     [JsonPropertyOrder(-1)] public string Type => "state";
+}
+
+/// <summary>
+/// chat, both ways: a text message to the whole room, or with <c>to</c> to one participant. The
+/// client sends <c>text</c> (and <c>to</c>); the server stamps <c>from</c>, <c>name</c> and <c>ts</c>
+/// (its time, Unix milliseconds).
+/// </summary>
+public sealed record ChatMessage(string? Text, string? To = null, string? From = null, string? Name = null, long? Ts = null)
+{
+    [JsonPropertyOrder(-1)] public string Type => "chat";
 }
 
 /// <summary>
@@ -220,6 +237,7 @@ public static class ErrorCodes
 [JsonSerializable(typeof(AnswerMessage))]
 [JsonSerializable(typeof(CandidateMessage))]
 [JsonSerializable(typeof(StateMessage))]
+[JsonSerializable(typeof(ChatMessage))]
 [JsonSerializable(typeof(ModeMessage))]
 [JsonSerializable(typeof(SwitchReadyMessage))]
 [JsonSerializable(typeof(SwitchDoneMessage))]
