@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Parley.Rooms;
 using Parley.Turn;
@@ -35,10 +36,10 @@ public sealed record PeerInfo(string Id, string Name, StateInfo? State = null)
         new(peer.Id, peer.Name, peer.State is { } s ? StateInfo.From(s) : null);
 }
 
-/// <summary>StateInfo is a participant's state as it appears inside <see cref="PeerInfo"/>.</summary>
-public sealed record StateInfo(bool Audio, bool Video, bool Screen, bool Hand)
+/// <summary>StateInfo is a participant's state as it appears inside <see cref="PeerInfo"/>; <c>handAt</c> only while the hand is up.</summary>
+public sealed record StateInfo(bool Audio, bool Video, bool Screen, bool Hand, long? HandAt = null)
 {
-    public static StateInfo From(PresenceState s) => new(s.Media.Audio, s.Media.Video, s.Media.Screen, s.Hand);
+    public static StateInfo From(PresenceState s) => new(s.Media.Audio, s.Media.Video, s.Media.Screen, s.Hand, s.Hand ? s.HandAt : null);
 }
 
 /// <summary>ChatInfo is one message of the room's chat history in <see cref="JoinedMessage"/>.</summary>
@@ -87,8 +88,17 @@ public sealed record IceCandidate(
     int? SdpMLineIndex = null,
     string? UsernameFragment = null);
 
-/// <summary>state, both ways: what a participant is sending; the server stamps <c>from</c>.</summary>
-public sealed record StateMessage(bool? Audio, bool? Video, bool? Screen, bool? Hand, string? From = null)
+/// <summary>
+/// state, both ways: what a participant is sending; the server stamps <c>from</c>, and
+/// <c>handAt</c> while the hand is up. A client's <c>handAt</c> is ignored, whatever its type.
+/// </summary>
+public sealed record StateMessage(
+    bool? Audio,
+    bool? Video,
+    bool? Screen,
+    bool? Hand,
+    string? From = null,
+    [property: JsonConverter(typeof(LenientInt64Converter))] long? HandAt = null)
 {
     [JsonPropertyOrder(-1)] public string Type => "state";
 }
@@ -221,6 +231,36 @@ public static class ErrorCodes
     public const string SfuUnavailable = "sfu-unavailable";
     public const string SfuFailed = "sfu-failed";
     public const string Internal = "internal";
+}
+
+/// <summary>
+/// LenientInt64Converter is for a field only the server sets: it reads a whole number, and
+/// anything else as absent, so a client's value there is ignored like an unknown field's (never a
+/// bad-request) while the doc's server examples still round-trip.
+/// </summary>
+internal sealed class LenientInt64Converter : JsonConverter<long?>
+{
+    public override long? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value))
+        {
+            return value;
+        }
+        reader.Skip();
+        return null;
+    }
+
+    public override void Write(Utf8JsonWriter writer, long? value, JsonSerializerOptions options)
+    {
+        if (value is { } v)
+        {
+            writer.WriteNumberValue(v);
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+    }
 }
 
 /// <summary>ParleyJsonContext is the source-generated serializer for every wire message.</summary>

@@ -62,6 +62,9 @@ internal sealed partial class SignalingSession : IConnectionHandler
     private int _abuseCount;
     private Participant? _self;
     private string? _roomId;
+    // _handAt is when this participant's hand went up (Unix ms), null while it is down. The session
+    // keeps it because only this session changes its participant's state, one message at a time.
+    private long? _handAt;
     private ITimer? _joinTimer;
     private ITimer? _iceRefresh;
     private int _ended;
@@ -336,8 +339,12 @@ internal sealed partial class SignalingSession : IConnectionHandler
         {
             return ValueTask.CompletedTask;
         }
-        var presence = new PresenceState(new MediaState(state.Audio ?? false, state.Video ?? false, state.Screen ?? false), state.Hand ?? false);
-        var frame = Serialize(new StateMessage(presence.Media.Audio, presence.Media.Video, presence.Media.Screen, presence.Hand, self.Id), Json.StateMessage);
+        // A hand that goes up is stamped once; a state that keeps it up keeps the stamp (a client's handAt is ignored).
+        var hand = state.Hand ?? false;
+        _handAt = hand ? _handAt ?? _services.Time.GetUtcNow().ToUnixTimeMilliseconds() : null;
+        var presence = new PresenceState(new MediaState(state.Audio ?? false, state.Video ?? false, state.Screen ?? false), hand, _handAt);
+        var media = presence.Media;
+        var frame = Serialize(new StateMessage(media.Audio, media.Video, media.Screen, hand, self.Id, _handAt), Json.StateMessage);
         _services.Metrics.Relayed("state");
         var set = _services.Router.SetStateAsync(roomId, self.Id, presence, frame, cancellationToken);
         return set.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(set.AsTask());
