@@ -28,6 +28,7 @@ public sealed partial class ProtocolDocTests
         ["answer"] = Strict.AnswerMessage,
         ["candidate"] = Strict.CandidateMessage,
         ["state"] = Strict.StateMessage,
+        ["chat"] = Strict.ChatMessage,
         ["ice-servers"] = Strict.IceServersMessage,
         ["leave"] = Strict.LeaveMessage,
         ["ping"] = Strict.PingMessage,

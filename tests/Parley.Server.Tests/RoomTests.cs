@@ -164,6 +164,78 @@ public sealed class RoomRouterTests
         Assert.Null(snapshot.Members.Single(m => m.Id == "b").State);
     }
 
+    private static ChatEntry Entry(string from, string text, long ts = 0) => new(from, from.ToUpperInvariant(), text, ts);
+
+    // JoinCapturingChat joins and returns the chat history the join's frames were made with.
+    private static async Task<IReadOnlyList<ChatEntry>> JoinCapturingChat(LocalRoomRouter router, string roomId, Participant joiner)
+    {
+        IReadOnlyList<ChatEntry>? history = null;
+        await router.JoinAsync(roomId, joiner, (in JoinContext c) =>
+        {
+            history = c.Chat;
+            return Frames(joiner.Name)(c);
+        }, Ct);
+        return history!;
+    }
+
+    [Fact]
+    public async Task A_room_chat_reaches_every_member_and_later_joiners_get_the_last_100_oldest_first()
+    {
+        var router = Router();
+        var (a, aBox) = Member("a");
+        var (b, bBox) = Member("b");
+        await router.JoinAsync("r", a, Frames("A"), Ct);
+        Assert.Empty(await JoinCapturingChat(router, "r", b));
+        for (var i = 1; i <= 101; i++)
+        {
+            Assert.True(await router.ChatAsync("r", Entry("a", $"m{i}", i), null, Encoding.UTF8.GetBytes($"chat m{i}"), Ct));
+        }
+        Assert.Equal("chat m101", aBox.Frames[^1]);
+        Assert.Equal("chat m101", bBox.Frames[^1]);
+        Assert.Equal(101, bBox.Frames.Count(f => f.StartsWith("chat", StringComparison.Ordinal)));
+
+        var history = await JoinCapturingChat(router, "r", Member("c").Participant);
+        Assert.Equal(Enumerable.Range(2, 100).Select(i => Entry("a", $"m{i}", i)), history);
+    }
+
+    [Fact]
+    public async Task The_chat_history_drops_the_oldest_past_256_KiB_of_text()
+    {
+        var router = Router();
+        await router.JoinAsync("r", Member("a").Participant, Frames("A"), Ct);
+        // 2000 two-byte characters are 4000 bytes: 65 such texts fit in 262,144 bytes, 66 do not.
+        var text = new string('é', 2000);
+        for (var i = 1; i <= 70; i++)
+        {
+            await router.ChatAsync("r", Entry("a", text, ts: i), null, "chat"u8.ToArray(), Ct);
+        }
+        var history = await JoinCapturingChat(router, "r", Member("b").Participant);
+        Assert.Equal(Enumerable.Range(6, 65).Select(i => (long)i), history.Select(e => e.Ts));
+    }
+
+    [Fact]
+    public async Task A_direct_chat_reaches_its_recipient_and_the_sender_only_and_is_never_kept()
+    {
+        var router = Router();
+        var (a, aBox) = Member("a");
+        var (b, bBox) = Member("b");
+        var (c, cBox) = Member("c");
+        await router.JoinAsync("r", a, Frames("A"), Ct);
+        await router.JoinAsync("r", b, Frames("B"), Ct);
+        await router.JoinAsync("r", c, Frames("C"), Ct);
+        Assert.True(await router.ChatAsync("r", Entry("a", "psst"), "b", "dm"u8.ToArray(), Ct));
+        Assert.Equal("dm", aBox.Frames[^1]);
+        Assert.Equal("dm", bBox.Frames[^1]);
+        Assert.DoesNotContain("dm", cBox.Frames);
+
+        Assert.False(await router.ChatAsync("r", Entry("a", "me"), "a", "self"u8.ToArray(), Ct));
+        Assert.False(await router.ChatAsync("r", Entry("a", "who"), "nobody", "lost"u8.ToArray(), Ct));
+        Assert.False(await router.ChatAsync("r", Entry("nobody", "hi"), null, "stranger"u8.ToArray(), Ct));
+        Assert.False(await router.ChatAsync("elsewhere", Entry("a", "hi"), null, "nowhere"u8.ToArray(), Ct));
+        Assert.DoesNotContain(aBox.Frames.Concat(bBox.Frames).Concat(cBox.Frames), f => f is "self" or "lost" or "stranger" or "nowhere");
+        Assert.Empty(await JoinCapturingChat(router, "r", Member("d").Participant));
+    }
+
     [Fact]
     public async Task The_join_past_MeshMax_moves_the_room_to_the_sfu_and_the_others_hear_the_mode_before_the_newcomer()
     {

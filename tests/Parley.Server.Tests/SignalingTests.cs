@@ -146,6 +146,7 @@ public sealed class SignalingTests : IAsyncLifetime
     [InlineData("{\"type\":\"answer\",\"to\":\"p_x\",\"sdp\":\"x\"}", "not-joined")]
     [InlineData("{\"type\":\"candidate\",\"to\":\"p_x\",\"candidate\":null}", "not-joined")]
     [InlineData("{\"type\":\"state\",\"audio\":true}", "not-joined")]
+    [InlineData("{\"type\":\"chat\",\"text\":\"hi\"}", "not-joined")]
     [InlineData("{\"type\":\"ping\",\"id\":5}", "bad-request")]
     public async Task A_bad_message_gets_an_error_and_the_connection_stays_open(string text, string code)
     {

@@ -33,6 +33,15 @@ public interface IRoomRouter
     ValueTask<bool> SetStateAsync(string roomId, string participantId, PresenceState state, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken);
 
     /// <summary>
+    /// ChatAsync delivers <paramref name="frame"/>, the chat message <paramref name="entry"/> of
+    /// member <c>entry.From</c>. Without <paramref name="toId"/> it goes to every member, the sender
+    /// included, and into the room's history, which later joiners get in <see cref="JoinContext.Chat"/>;
+    /// with it, only to that other member and back to the sender, and it is not kept. False when the
+    /// sender is not a member or <paramref name="toId"/> names no other member.
+    /// </summary>
+    ValueTask<bool> ChatAsync(string roomId, ChatEntry entry, string? toId, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken);
+
+    /// <summary>
     /// ChangeModeAsync moves a room to <paramref name="mode"/> if <see cref="RoomPolicy"/> allows it
     /// for the room as it is now (its size, its members' clients, the SFU), with a new epoch, and
     /// then sends every member the frame <paramref name="frame"/> makes for that epoch.
@@ -52,8 +61,11 @@ public interface IRoomRouter
     int CountRooms(RoomMode mode);
 }
 
-/// <summary>JoinContext is what the join's frames are made from: the members before the join, and the room's mode and epoch after it.</summary>
-public readonly record struct JoinContext(IReadOnlyList<PeerSnapshot> Peers, RoomMode Mode, bool Switched, int Epoch);
+/// <summary>
+/// JoinContext is what the join's frames are made from: the members before the join, the room's
+/// mode and epoch after it, and its chat history, oldest first.
+/// </summary>
+public readonly record struct JoinContext(IReadOnlyList<PeerSnapshot> Peers, RoomMode Mode, bool Switched, int Epoch, IReadOnlyList<ChatEntry> Chat);
 
 /// <summary>ModeFrame serializes the mode-change message for the room's new epoch.</summary>
 public delegate ReadOnlyMemory<byte> ModeFrame(RoomMode mode, int epoch);

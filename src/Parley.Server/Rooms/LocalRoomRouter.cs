@@ -80,6 +80,9 @@ public sealed class LocalRoomRouter(RoomPolicy policy) : IRoomRouter
     public ValueTask<bool> SetStateAsync(string roomId, string participantId, PresenceState state, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) =>
         new(_rooms.TryGetValue(roomId, out var room) && room.SetState(participantId, state, frame));
 
+    public ValueTask<bool> ChatAsync(string roomId, ChatEntry entry, string? toId, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) =>
+        new(_rooms.TryGetValue(roomId, out var room) && room.Chat(entry, toId, frame));
+
     public ValueTask<ModeChange> ChangeModeAsync(string roomId, RoomMode mode, ModeFrame frame, CancellationToken cancellationToken) =>
         new(_rooms.TryGetValue(roomId, out var room) ? room.ChangeMode(mode, policy, frame) : default);
 

@@ -14,8 +14,12 @@ public interface IPeerOutbox
 /// <summary>MediaState is what a participant says it is sending: microphone, camera and screen.</summary>
 public readonly record struct MediaState(bool Audio, bool Video, bool Screen);
 
-/// <summary>PresenceState is a participant's state as others see it: their media and a raised hand.</summary>
-public readonly record struct PresenceState(MediaState Media, bool Hand);
+/// <summary>
+/// PresenceState is a participant's state as others see it: their media and a raised hand.
+/// <c>HandAt</c> is when the hand went up (server time, Unix milliseconds), so that clients can
+/// list raised hands in order; it is null while the hand is down.
+/// </summary>
+public readonly record struct PresenceState(MediaState Media, bool Hand, long? HandAt = null);
 
 /// <summary>
 /// Participant is one member of one room, as the router knows it: who it is, what its client can
@@ -44,6 +48,12 @@ public sealed class Participant(string id, string name, IPeerOutbox outbox, bool
         return "p_" + Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }
 }
+
+/// <summary>
+/// ChatEntry is one chat message as the room knows it: who sent it (id and joined name), its text
+/// and when the server received it (Unix milliseconds).
+/// </summary>
+public sealed record ChatEntry(string From, string Name, string Text, long Ts);
 
 /// <summary>PeerSnapshot is a participant as others see it, copied under the room's lock.</summary>
 public readonly record struct PeerSnapshot(string Id, string Name, PresenceState? State);

@@ -1,15 +1,26 @@
+using System.Text;
+
 namespace Parley.Rooms;
 
 /// <summary>
-/// Room is the membership and mode of one meeting. One lock guards it; nothing under the lock
+/// Room is the membership, mode and chat history of one meeting. One lock guards it; nothing under the lock
 /// awaits or blocks: delivering a frame is a non-blocking enqueue into the recipient's outbox,
 /// and the frames are serialized before the lock is taken (or, for a join, by a delegate that
 /// only formats the snapshot it is given).
 /// </summary>
 internal sealed class Room(string id)
 {
+    /// <summary>ChatHistoryMessages is the most room-wide chat messages a room keeps for later joiners.</summary>
+    public const int ChatHistoryMessages = 100;
+
+    /// <summary>ChatHistoryBytes bounds the kept messages' text (UTF-8 bytes): with 2000-character messages of 4-byte characters, 32 of them.</summary>
+    public const int ChatHistoryBytes = 256 * 1024;
+
     private readonly Lock _gate = new();
     private readonly List<Participant> _members = new(capacity: 8);
+    // _chat is the room-wide chat, oldest first, with each text's UTF-8 size; it lives as long as the room.
+    private readonly Queue<(ChatEntry Entry, int Bytes)> _chat = new();
+    private int _chatBytes;
     private RoomMode _mode = RoomMode.Mesh;
     // _epoch counts the room's mode changes: every switch message carries it, so a late one from an earlier switch is ignored.
     private int _epoch;
@@ -56,7 +67,7 @@ internal sealed class Room(string id)
             {
                 _epoch++;
             }
-            var set = frames(new JoinContext(SnapshotMembers(), _mode, decision.Switched, _epoch));
+            var set = frames(new JoinContext(SnapshotMembers(), _mode, decision.Switched, _epoch, SnapshotChat()));
             joiner.Outbox.Send(set.ToJoiner);
             foreach (var member in _members)
             {
@@ -162,6 +173,46 @@ internal sealed class Room(string id)
         }
     }
 
+    /// <summary>
+    /// Chat delivers a chat message of member <c>entry.From</c>: to everyone, the sender included,
+    /// keeping it in the history; or, with <paramref name="toId"/>, to that other member and the
+    /// sender only. False when the sender is not a member or <paramref name="toId"/> names no other member.
+    /// </summary>
+    public bool Chat(ChatEntry entry, string? toId, ReadOnlyMemory<byte> frame)
+    {
+        var bytes = toId is null ? Encoding.UTF8.GetByteCount(entry.Text) : 0;
+        lock (_gate)
+        {
+            var from = IndexOf(entry.From);
+            if (from < 0)
+            {
+                return false;
+            }
+            if (toId is not null)
+            {
+                var to = IndexOf(toId);
+                if (to < 0 || to == from)
+                {
+                    return false;
+                }
+                _members[to].Outbox.Send(frame);
+                _members[from].Outbox.Send(frame);
+                return true;
+            }
+            _chat.Enqueue((entry, bytes));
+            _chatBytes += bytes;
+            while (_chat.Count > ChatHistoryMessages || _chatBytes > ChatHistoryBytes)
+            {
+                _chatBytes -= _chat.Dequeue().Bytes;
+            }
+            foreach (var member in _members)
+            {
+                member.Outbox.Send(frame);
+            }
+            return true;
+        }
+    }
+
     /// <summary>ChangeMode moves the room to <paramref name="mode"/> with a new epoch when the policy allows it as the room is now, and tells everyone.</summary>
     public ModeChange ChangeMode(RoomMode mode, RoomPolicy policy, ModeFrame frame)
     {
@@ -204,6 +255,21 @@ internal sealed class Room(string id)
             peers[i] = new PeerSnapshot(m.Id, m.Name, m.State);
         }
         return peers;
+    }
+
+    private ChatEntry[] SnapshotChat()
+    {
+        if (_chat.Count == 0)
+        {
+            return [];
+        }
+        var entries = new ChatEntry[_chat.Count];
+        var i = 0;
+        foreach (var (entry, _) in _chat)
+        {
+            entries[i++] = entry;
+        }
+        return entries;
     }
 
     private int IndexOf(string participantId)

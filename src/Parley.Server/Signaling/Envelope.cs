@@ -12,6 +12,7 @@ internal enum MessageKind
     Answer,
     Candidate,
     State,
+    Chat,
     Leave,
     Ping,
     SfuOffer,
@@ -112,6 +113,7 @@ internal static class Envelope
         if (reader.ValueTextEquals("answer"u8)) { return MessageKind.Answer; }
         if (reader.ValueTextEquals("ping"u8)) { return MessageKind.Ping; }
         if (reader.ValueTextEquals("state"u8)) { return MessageKind.State; }
+        if (reader.ValueTextEquals("chat"u8)) { return MessageKind.Chat; }
         if (reader.ValueTextEquals("join"u8)) { return MessageKind.Join; }
         if (reader.ValueTextEquals("leave"u8)) { return MessageKind.Leave; }
         if (reader.ValueTextEquals("sfu-candidate"u8)) { return MessageKind.SfuCandidate; }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Parley.Rooms;
 using Parley.Turn;
@@ -22,7 +23,8 @@ public sealed record JoinedMessage(
     IReadOnlyList<IceServer> IceServers,
     string IceTransportPolicy,
     string Mode = "mesh",
-    int Epoch = 0)
+    int Epoch = 0,
+    IReadOnlyList<ChatInfo>? Chat = null)
 {
     [JsonPropertyOrder(-1)] public string Type => "joined";
 }
@@ -34,10 +36,16 @@ public sealed record PeerInfo(string Id, string Name, StateInfo? State = null)
         new(peer.Id, peer.Name, peer.State is { } s ? StateInfo.From(s) : null);
 }
 
-/// <summary>StateInfo is a participant's state as it appears inside <see cref="PeerInfo"/>.</summary>
-public sealed record StateInfo(bool Audio, bool Video, bool Screen, bool Hand)
+/// <summary>StateInfo is a participant's state as it appears inside <see cref="PeerInfo"/>; <c>handAt</c> only while the hand is up.</summary>
+public sealed record StateInfo(bool Audio, bool Video, bool Screen, bool Hand, long? HandAt = null)
 {
-    public static StateInfo From(PresenceState s) => new(s.Media.Audio, s.Media.Video, s.Media.Screen, s.Hand);
+    public static StateInfo From(PresenceState s) => new(s.Media.Audio, s.Media.Video, s.Media.Screen, s.Hand, s.Hand ? s.HandAt : null);
+}
+
+/// <summary>ChatInfo is one message of the room's chat history in <see cref="JoinedMessage"/>.</summary>
+public sealed record ChatInfo(string From, string Name, string Text, long Ts)
+{
+    public static ChatInfo Of(ChatEntry entry) => new(entry.From, entry.Name, entry.Text, entry.Ts);
 }
 
 /// <summary>peer-joined, S→C: someone entered the room.</summary>
@@ -80,10 +88,29 @@ public sealed record IceCandidate(
     int? SdpMLineIndex = null,
     string? UsernameFragment = null);
 
-/// <summary>state, both ways: what a participant is sending; the server stamps <c>from</c>.</summary>
-public sealed record StateMessage(bool? Audio, bool? Video, bool? Screen, bool? Hand, string? From = null)
+/// <summary>
+/// state, both ways: what a participant is sending; the server stamps <c>from</c>, and
+/// <c>handAt</c> while the hand is up. A client's <c>handAt</c> is ignored, whatever its type.
+/// </summary>
+public sealed record StateMessage(
+    bool? Audio,
+    bool? Video,
+    bool? Screen,
+    bool? Hand,
+    string? From = null,
+    [property: JsonConverter(typeof(LenientInt64Converter))] long? HandAt = null)
 {
     [JsonPropertyOrder(-1)] public string Type => "state";
+}
+
+/// <summary>
+/// chat, both ways: a text message to the whole room, or with <c>to</c> to one participant. The
+/// client sends <c>text</c> (and <c>to</c>); the server stamps <c>from</c>, <c>name</c> and <c>ts</c>
+/// (its time, Unix milliseconds).
+/// </summary>
+public sealed record ChatMessage(string? Text, string? To = null, string? From = null, string? Name = null, long? Ts = null)
+{
+    [JsonPropertyOrder(-1)] public string Type => "chat";
 }
 
 /// <summary>
@@ -206,6 +233,36 @@ public static class ErrorCodes
     public const string Internal = "internal";
 }
 
+/// <summary>
+/// LenientInt64Converter is for a field only the server sets: it reads a whole number, and
+/// anything else as absent, so a client's value there is ignored like an unknown field's (never a
+/// bad-request) while the doc's server examples still round-trip.
+/// </summary>
+internal sealed class LenientInt64Converter : JsonConverter<long?>
+{
+    public override long? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value))
+        {
+            return value;
+        }
+        reader.Skip();
+        return null;
+    }
+
+    public override void Write(Utf8JsonWriter writer, long? value, JsonSerializerOptions options)
+    {
+        if (value is { } v)
+        {
+            writer.WriteNumberValue(v);
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+    }
+}
+
 /// <summary>ParleyJsonContext is the source-generated serializer for every wire message.</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
@@ -220,6 +277,7 @@ public static class ErrorCodes
 [JsonSerializable(typeof(AnswerMessage))]
 [JsonSerializable(typeof(CandidateMessage))]
 [JsonSerializable(typeof(StateMessage))]
+[JsonSerializable(typeof(ChatMessage))]
 [JsonSerializable(typeof(ModeMessage))]
 [JsonSerializable(typeof(SwitchReadyMessage))]
 [JsonSerializable(typeof(SwitchDoneMessage))]

@@ -35,6 +35,14 @@ public sealed class SignalingOptions
     [Range(1, 1_000_000)]
     public int MessageBurst { get; set; } = 200;
 
+    /// <summary>Sustained chat messages per second a connection may send, on top of <see cref="MessagesPerSecond"/> (the chat bucket's refill rate). Default 1.</summary>
+    [Range(1, 1_000_000)]
+    public int ChatMessagesPerSecond { get; set; } = 1;
+
+    /// <summary>Chat messages a connection may send in a burst (the chat bucket's size). Default 5.</summary>
+    [Range(1, 1_000_000)]
+    public int ChatBurst { get; set; } = 5;
+
     /// <summary>Rate-limited messages within <see cref="AbuseWindow"/> after which the socket is closed with 1008. Default 100.</summary>
     [Range(1, 1_000_000)]
     public int AbuseThreshold { get; set; } = 100;
@@ -80,6 +88,10 @@ internal sealed class SignalingOptionsRules : IValidateOptions<SignalingOptions>
         if (options.MessageBurst < options.MessagesPerSecond)
         {
             failures.Add($"Parley:MessageBurst ({options.MessageBurst}) must be at least Parley:MessagesPerSecond ({options.MessagesPerSecond}).");
+        }
+        if (options.ChatBurst < options.ChatMessagesPerSecond)
+        {
+            failures.Add($"Parley:ChatBurst ({options.ChatBurst}) must be at least Parley:ChatMessagesPerSecond ({options.ChatMessagesPerSecond}).");
         }
         foreach (var origin in options.AllowedOrigins)
         {

@@ -56,10 +56,15 @@ internal sealed partial class SignalingSession : IConnectionHandler
     [ThreadStatic]
     private static RelayRewriter? t_rewriter;
     private TokenBucket _bucket;
+    // _chatBucket limits chat on top of _bucket: a chat message reaches everyone's screen.
+    private TokenBucket _chatBucket;
     private long _abuseWindowStart;
     private int _abuseCount;
     private Participant? _self;
     private string? _roomId;
+    // _handAt is when this participant's hand went up (Unix ms), null while it is down. The session
+    // keeps it because only this session changes its participant's state, one message at a time.
+    private long? _handAt;
     private ITimer? _joinTimer;
     private ITimer? _iceRefresh;
     private int _ended;
@@ -71,6 +76,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
         var time = services.Time;
         _started = time.GetTimestamp();
         _bucket = new TokenBucket(time, services.Options.MessagesPerSecond, services.Options.MessageBurst);
+        _chatBucket = new TokenBucket(time, services.Options.ChatMessagesPerSecond, services.Options.ChatBurst);
         _abuseWindowStart = _started;
         _joinTimer = time.CreateTimer(static s => ((SignalingSession)s!).JoinTimedOut(), this, services.Options.JoinTimeout, Timeout.InfiniteTimeSpan);
     }
@@ -90,7 +96,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
         var kind = Envelope.Scan(utf8.Span, out var type, out var id, out var problem);
         if (!_bucket.TryTake())
         {
-            return RateLimited(id);
+            return RateLimited(id, MessageRateLimited);
         }
         switch (kind)
         {
@@ -119,6 +125,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
         {
             MessageKind.Offer or MessageKind.Answer or MessageKind.Candidate => RelayAsync(utf8.Span, kind, id, self, roomId, cancellationToken),
             MessageKind.State => StateAsync(utf8.Span, id, self, roomId, cancellationToken),
+            MessageKind.Chat => ChatAsync(utf8.Span, id, self, roomId, cancellationToken),
             MessageKind.SfuOffer => SfuOfferAsync(utf8, id, self, roomId),
             MessageKind.SfuAnswer => SfuAnswerAsync(utf8, id, self, roomId),
             MessageKind.SfuCandidate => SfuCandidateAsync(utf8, id, self, roomId),
@@ -133,7 +140,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
     {
         if (!_bucket.TryTake())
         {
-            return RateLimited(null);
+            return RateLimited(null, MessageRateLimited);
         }
         Reject(ErrorCodes.BadRequest, "Binary frames are not supported; send JSON text frames.", null);
         return ValueTask.CompletedTask;
@@ -229,7 +236,8 @@ internal sealed partial class SignalingSession : IConnectionHandler
             }
             var selfInfo = new PeerInfo(self.Id, self.Name);
             var mode = SfuSignals.ModeName(context.Mode);
-            var joined = new JoinedMessage(roomId, selfInfo, list, iceServers, ice.TransportPolicy, mode, context.Epoch);
+            var chat = context.Chat.Count == 0 ? null : context.Chat.Select(ChatInfo.Of).ToArray();
+            var joined = new JoinedMessage(roomId, selfInfo, list, iceServers, ice.TransportPolicy, mode, context.Epoch, chat);
             return new JoinFrameSet(
                 Serialize(joined, Json.JoinedMessage),
                 Serialize(new PeerJoinedMessage(selfInfo), Json.PeerJoinedMessage),
@@ -304,13 +312,22 @@ internal sealed partial class SignalingSession : IConnectionHandler
         return AwaitRelayedAsync(sent, to!, id, type);
     }
 
-    private async ValueTask AwaitRelayedAsync(ValueTask<bool> sent, string to, string? id, string type) => Relayed(await sent, to, id, type);
+    private async ValueTask AwaitRelayedAsync(ValueTask<bool> sent, string? to, string? id, string type) => Relayed(await sent, to, id, type);
 
-    private void Relayed(bool sent, string to, string? id, string type)
+    // Relayed counts a delivery, or answers one that found nobody: no such member to, or (for a
+    // message to the whole room) the sender no longer in it.
+    private void Relayed(bool sent, string? to, string? id, string type)
     {
         if (!sent)
         {
-            Reject(ErrorCodes.UnknownPeer, $"No participant {Truncate(to)} in this room.", id);
+            if (to is null)
+            {
+                Reject(ErrorCodes.NotJoined, "This connection is no longer in a room.", id);
+            }
+            else
+            {
+                Reject(ErrorCodes.UnknownPeer, $"No participant {Truncate(to)} in this room.", id);
+            }
             return;
         }
         _services.Metrics.Relayed(type);
@@ -322,11 +339,46 @@ internal sealed partial class SignalingSession : IConnectionHandler
         {
             return ValueTask.CompletedTask;
         }
-        var presence = new PresenceState(new MediaState(state.Audio ?? false, state.Video ?? false, state.Screen ?? false), state.Hand ?? false);
-        var frame = Serialize(new StateMessage(presence.Media.Audio, presence.Media.Video, presence.Media.Screen, presence.Hand, self.Id), Json.StateMessage);
+        // A hand that goes up is stamped once; a state that keeps it up keeps the stamp (a client's handAt is ignored).
+        var hand = state.Hand ?? false;
+        _handAt = hand ? _handAt ?? _services.Time.GetUtcNow().ToUnixTimeMilliseconds() : null;
+        var presence = new PresenceState(new MediaState(state.Audio ?? false, state.Video ?? false, state.Screen ?? false), hand, _handAt);
+        var media = presence.Media;
+        var frame = Serialize(new StateMessage(media.Audio, media.Video, media.Screen, hand, self.Id, _handAt), Json.StateMessage);
         _services.Metrics.Relayed("state");
         var set = _services.Router.SetStateAsync(roomId, self.Id, presence, frame, cancellationToken);
         return set.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(set.AsTask());
+    }
+
+    private ValueTask ChatAsync(ReadOnlySpan<byte> utf8, string? id, Participant self, string roomId, CancellationToken cancellationToken)
+    {
+        if (!TryRead(utf8, Json.ChatMessage, id, out var chat))
+        {
+            return ValueTask.CompletedTask;
+        }
+        if (Validation.ChatTextProblem(chat.Text) is { } problem)
+        {
+            Reject(ErrorCodes.BadRequest, problem, id);
+            return ValueTask.CompletedTask;
+        }
+        if (chat.To == self.Id)
+        {
+            Reject(ErrorCodes.BadRequest, "chat.to is yourself: name another participant, or leave \"to\" out to write to the whole room.", id);
+            return ValueTask.CompletedTask;
+        }
+        if (!_chatBucket.TryTake())
+        {
+            return RateLimited(id, $"Too many chat messages: at most {Options.ChatBurst} in a burst, then {Options.ChatMessagesPerSecond} per second. This one was dropped.");
+        }
+        var entry = new ChatEntry(self.Id, self.Name, chat.Text!, _services.Time.GetUtcNow().ToUnixTimeMilliseconds());
+        var frame = Serialize(new ChatMessage(entry.Text, chat.To, entry.From, entry.Name, entry.Ts), Json.ChatMessage);
+        var sent = _services.Router.ChatAsync(roomId, entry, chat.To, frame, cancellationToken);
+        if (sent.IsCompletedSuccessfully)
+        {
+            Relayed(sent.Result, chat.To, id, "chat");
+            return ValueTask.CompletedTask;
+        }
+        return AwaitRelayedAsync(sent, chat.To, id, "chat");
     }
 
     private ValueTask SfuOfferAsync(ReadOnlyMemory<byte> utf8, string? id, Participant self, string roomId)
@@ -605,7 +657,11 @@ internal sealed partial class SignalingSession : IConnectionHandler
         _connection.Send(Serialize(new ErrorMessage(code, message, id), Json.ErrorMessage));
     }
 
-    private ValueTask RateLimited(string? id)
+    private string MessageRateLimited => $"Too many messages: at most {Options.MessagesPerSecond}/s (bursts of {Options.MessageBurst}). This one was dropped.";
+
+    // RateLimited drops a message past a rate limit (the connection's or chat's), and closes a
+    // connection that keeps going past them.
+    private ValueTask RateLimited(string? id, string message)
     {
         _services.Metrics.RateLimited();
         var time = _services.Time;
@@ -620,7 +676,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
             SignalingLog.Abusive(Logger, _self?.Id, _abuseCount);
             return EndAsync("abuse", WebSocketCloseStatus.PolicyViolation, "rate limit exceeded");
         }
-        Reject(ErrorCodes.RateLimited, $"Too many messages: at most {Options.MessagesPerSecond}/s (bursts of {Options.MessageBurst}). This one was dropped.", id);
+        Reject(ErrorCodes.RateLimited, message, id);
         return ValueTask.CompletedTask;
     }
 

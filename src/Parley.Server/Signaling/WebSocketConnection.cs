@@ -237,7 +237,13 @@ internal sealed class WebSocketConnection : IConnection, IDisposable
                 }
                 if (!_writeDeadline.TryReset())
                 {
-                    throw new OperationCanceledException("Write deadline passed.");
+                    if (_writeDeadline.IsCancellationRequested)
+                    {
+                        throw new OperationCanceledException("Write deadline passed.");
+                    }
+                    // A source on another TimeProvider than the system's (a test's fake clock) never
+                    // resets: its deadline has not passed, so disarm it instead.
+                    _writeDeadline.CancelAfter(Timeout.InfiniteTimeSpan);
                 }
             }
             // Completed without a close frame: the connection was dropped.
