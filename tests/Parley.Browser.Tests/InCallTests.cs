@@ -73,7 +73,7 @@ public sealed class InCallTests(Chromium chromium)
     public async Task Chat_and_names_show_an_xss_corpus_as_text_and_run_none_of_it()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = await ParleyTestServer.StartAsync(null, ct);
+        await using var server = await ParleyTestServer.StartAsync(new Dictionary<string, string?> { ["Parley:ChatBurst"] = "20" }, ct);
         var room = TestRooms.New();
         const string EvilName = "<img src=x onerror=window.__xss=1>";
         string[] corpus =
@@ -184,7 +184,8 @@ public sealed class InCallTests(Chromium chromium)
         await Expect(alan.TileOf("Grace").Locator(".tile-hand")).ToBeHiddenAsync();
         await Expect(alan.TileOf("Ada").Locator(".tile-hand")).ToHaveTextAsync("✋ 1");
         await Expect(edsger.TileOf("Ada").Locator(".tile-hand")).ToHaveTextAsync("✋ 1");
-        await Expect(names).ToHaveTextAsync(["Ada", "Grace", "Alan (you)", "Edsger"]);
+        // Hands first, then us, then the others in the order they came.
+        await Expect(names).ToHaveTextAsync(["Ada", "Alan (you)", "Grace", "Edsger"]);
     }
 
     [Fact]
