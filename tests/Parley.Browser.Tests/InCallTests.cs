@@ -432,57 +432,6 @@ public sealed class InCallTests(Chromium chromium)
         await Expect(ada.Page.Locator("#chat-panel")).ToBeHiddenAsync();
     }
 
-    [Fact]
-    public async Task When_not_everyone_fits_the_last_speakers_stay_in_sight_and_the_rest_are_one_click_away()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        await using var server = await ParleyTestServer.StartAsync(null, ct);
-        var room = TestRooms.New();
-        var names = new[] { "Ada", "Grace", "Alan", "Barbara", "Edsger" };
-        var people = new List<Participant>();
-        await using var cleanup = new AsyncDisposables(people);
-        foreach (var name in names)
-        {
-            var p = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, name, Participant.SmallCamera);
-            people.Add(p);
-            if (name == "Ada")
-            {
-                await p.Page.SetViewportSizeAsync(390, 844);
-            }
-            await p.JoinAsync();
-            // Only Edsger, the last to come, makes a sound.
-            if (name != "Edsger")
-            {
-                await p.Page.Keyboard.PressAsync("m");
-                await Expect(p.Button("Microphone")).ToHaveAttributeAsync("aria-pressed", "false");
-            }
-        }
-        var ada = people[0];
-
-        // A phone fits four tiles: Ada, two others, and "+2".
-        await Expect(ada.TileOf("Edsger")).ToBeVisibleAsync(new() { Timeout = 20_000 });
-        await Expect(ada.RemoteTiles.And(ada.Page.Locator(":visible"))).ToHaveCountAsync(2);
-        var more = ada.Page.Locator("#grid .more-button");
-        await Expect(more).ToHaveTextAsync("+2");
-        await Expect(more).ToHaveAttributeAsync("aria-label", "2 more participants: show everyone");
-        await ScreenshotAsync(ada, "phone-overflow");
-
-        await more.ClickAsync();
-        await Expect(ada.Page.Locator("#people-list .person")).ToHaveCountAsync(5);
-    }
-
-    /// <summary>AsyncDisposables disposes every participant of a list, for tests with many.</summary>
-    private sealed class AsyncDisposables(List<Participant> people) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var p in people)
-            {
-                await p.DisposeAsync();
-            }
-        }
-    }
-
     private static async Task ScreenshotAsync(Participant p, string name)
     {
         Directory.CreateDirectory(Screenshots);

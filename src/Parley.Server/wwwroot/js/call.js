@@ -29,8 +29,12 @@ import { ViewWatcher } from './views.js';
 /** SELF_VIEW_KEY remembers the small self view between meetings. */
 const SELF_VIEW_KEY = 'parley.selfView';
 
-/** QUALITY_EVERY_MS is how often the tiles' quality and our uplink are measured. */
-const QUALITY_EVERY_MS = 2_000;
+/**
+ * QUALITY_EVERY_MS is how often the tiles' quality and our uplink are
+ * measured: getStats() of every connection costs CPU, which a page with many
+ * streams on a small machine needs for the media itself.
+ */
+const QUALITY_EVERY_MS = 5_000;
 
 /** SLOW_CONNECT_MS is when "Connecting…" becomes "Still trying to reach …". */
 const SLOW_CONNECT_MS = 10_000;
@@ -366,7 +370,8 @@ export class CallView {
    * @param {Meeting} meeting
    */
   async #measure(meeting) {
-    if (this.#meeting !== meeting) return;
+    // A switch needs the CPU for its new connections: measure again after it.
+    if (this.#meeting !== meeting || meeting.switching) return;
     for (const id of meeting.participants.keys()) {
       const q = await meeting.quality(id).catch(() => null);
       if (q) this.#grid.get(id)?.setQuality(q.level, describe(q));

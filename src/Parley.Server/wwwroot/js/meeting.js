@@ -192,6 +192,11 @@ export class Meeting extends Emitter {
     return quality;
   }
 
+  /** switching is true while the room's media moves between mesh and media server. */
+  get switching() {
+    return this.#paths?.switching ?? false;
+  }
+
   /**
    * uplink measures how our own media leaves.
    * @returns {Promise<import('./quality.js').SendQuality>}

@@ -301,10 +301,20 @@ export class SfuTransport extends Emitter {
     }
   }
 
-  /** @param {string} _id everyone's media comes on the one subscribe connection */
+  /** @type {{pc: RTCPeerConnection, at: number, report: Promise<RTCStatsReport>} | null} the last subscribe report, shared by everyone's tile */
+  #stats = null;
+
+  /**
+   * receiveStats reads the subscribe connection's statistics, which carry
+   * everyone's media: one getStats() a second at most, however many tiles ask.
+   * @param {string} _id
+   */
   async receiveStats(_id) {
     const pc = this.#subscribe;
-    return pc && pc.connectionState !== 'closed' ? pc.getStats() : null;
+    if (!pc || pc.connectionState === 'closed') return null;
+    const now = performance.now();
+    if (this.#stats?.pc !== pc || now - this.#stats.at > 1000) this.#stats = { pc, at: now, report: pc.getStats() };
+    return this.#stats.report;
   }
 
   async sendStats() {
