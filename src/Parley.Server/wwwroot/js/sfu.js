@@ -461,7 +461,12 @@ export class SfuTransport extends Emitter {
     }
     this.#mids = new Map(streams.map((s) => [s.mid, { peer: s.peer, kind: s.kind }]));
     await pc.setRemoteDescription({ type: 'offer', sdp });
-    await pc.setLocalDescription();
+    // We answer as the DTLS server (setup:passive), so the media server starts the handshake once
+    // its own ICE check succeeded. As the client, our first DTLS packets could reach Janus before
+    // it picked its candidate pair; it drops those, and the browser's retransmissions back off
+    // (1 s, 2 s, 4 s…), which on a busy machine outlasted the connection's watchdog.
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription({ type: 'answer', sdp: (answer.sdp ?? '').replaceAll('a=setup:active', 'a=setup:passive') });
     if (this.#subscribe !== pc || !pc.localDescription) return;
     this.#signal({ type: 'sfu-answer', pc: 'subscribe', sdp: pc.localDescription.sdp });
     if (isNew) {
