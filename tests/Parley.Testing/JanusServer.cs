@@ -168,6 +168,11 @@ public sealed class JanusServer : IAsyncDisposable
         core = JanusConfig.ReplaceSetting(core, "rtp_port_range", $"rtp_port_range = \"{RtpPortRange.First}-{RtpPortRange.Last}\"");
         // The enforce list replaces the ignore list (Janus ignores the latter once the former is set).
         core = JanusConfig.ReplaceSetting(core, "ice_ignore_list", $"ice_enforce_list = \"{JanusLink}\"");
+        // PARLEY_JANUS_DEBUG_LEVEL (0–7) raises Janus's log for a diagnosis: 5 shows each ICE and DTLS step.
+        if (Environment.GetEnvironmentVariable("PARLEY_JANUS_DEBUG_LEVEL") is { Length: > 0 } level && int.TryParse(level, out var debugLevel))
+        {
+            core = JanusConfig.ReplaceSetting(core, "debug_level", $"debug_level = {debugLevel}", "debug_timestamps = true");
+        }
         files[JanusConfig.Core] = core;
         files[JanusConfig.WebSockets] = JanusConfig.ReplaceSetting(files[JanusConfig.WebSockets], "ws_unix",
             $"ws_ip = \"{Address}\"", $"ws_port = {Port}", $"ws_acl = \"{HostAddress}\"");
