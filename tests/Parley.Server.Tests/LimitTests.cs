@@ -150,9 +150,9 @@ public sealed class LimitTests
     }
 
     [Fact]
-    public async Task A_dead_connection_is_dropped_within_the_keepalive_window_and_the_room_is_told()
+    public async Task A_dead_connection_is_noticed_within_the_keepalive_window_and_leaves_when_the_resume_window_ends()
     {
-        await using var server = await Start(("KeepAliveInterval", "00:00:00.300"), ("KeepAliveTimeout", "00:00:00.600"));
+        await using var server = await Start(("KeepAliveInterval", "00:00:00.300"), ("KeepAliveTimeout", "00:00:00.600"), ("ResumeWindow", "00:00:03"));
         var (ada, _) = await SignalingClient.ConnectAndJoinAsync(server.WebSocketUri, "liveness", "Ada", Ct);
         await using var a = ada;
 
@@ -162,11 +162,15 @@ public sealed class LimitTests
         var joined = await ada.ReceiveTypeAsync("peer-joined", Ct);
         var ghost = joined.GetProperty("peer").GetProperty("id").GetString();
 
-        // Ada keeps reading (so her client answers pings) and stays; the ghost is gone within interval + timeout.
+        // Ada keeps reading (so her client answers pings) and stays; the ghost is away within
+        // interval + timeout, and gone once the resume window from its last message has passed.
         var started = DateTime.UtcNow;
+        var away = await ada.ReceiveTypeAsync("peer-away", Ct, TimeSpan.FromSeconds(5));
+        Assert.Equal(ghost, away.GetProperty("id").GetString());
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(2.5), "noticed late");
         var left = await ada.ReceiveTypeAsync("peer-left", Ct, TimeSpan.FromSeconds(5));
         Assert.Equal(ghost, left.GetProperty("id").GetString());
-        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(3), "dropped late");
+        Assert.InRange((DateTime.UtcNow - started).TotalSeconds, 2.5, 4.5);
         Assert.Equal(WebSocketState.Open, ada.Socket.State);
     }
 

@@ -24,6 +24,8 @@ public sealed partial class ProtocolDocTests
         ["joined"] = Strict.JoinedMessage,
         ["peer-joined"] = Strict.PeerJoinedMessage,
         ["peer-left"] = Strict.PeerLeftMessage,
+        ["peer-away"] = Strict.PeerAwayMessage,
+        ["resumed"] = Strict.ResumedMessage,
         ["offer"] = Strict.OfferMessage,
         ["answer"] = Strict.AnswerMessage,
         ["candidate"] = Strict.CandidateMessage,
@@ -46,7 +48,7 @@ public sealed partial class ProtocolDocTests
         ["sfu-restart"] = Strict.SfuRestartMessage,
     };
 
-    private static readonly string[] ServerToClientOnly = ["joined", "peer-joined", "peer-left", "pong", "error", "ice-servers", "mode", "sfu-close", "sfu-status", "switch-done"];
+    private static readonly string[] ServerToClientOnly = ["joined", "resumed", "peer-joined", "peer-left", "peer-away", "pong", "error", "ice-servers", "mode", "sfu-close", "sfu-status", "switch-done"];
 
     public static TheoryData<int, string> Examples()
     {
@@ -104,7 +106,7 @@ public sealed partial class ProtocolDocTests
     {
         var doc = File.ReadAllText(Path.Combine(ParleyTestServer.SourceRoot, "docs", "protocol.md"));
         var codes = typeof(ErrorCodes).GetFields().Select(f => (string)f.GetValue(null)!).ToList();
-        Assert.Equal(14, codes.Count);
+        Assert.Equal(15, codes.Count);
         Assert.All(codes, code => Assert.Contains($"| `{code}` |", doc, StringComparison.Ordinal));
     }
 

@@ -10,10 +10,13 @@ namespace Parley.Signaling;
 // with the field's name; `type` is written first and ignored when read.
 
 /// <summary>join, C→S: enter a room; <c>features</c> says what the client can do beyond v1 (<c>sfu</c>).</summary>
-public sealed record JoinMessage(int? Version, string? Room, string? Name, IReadOnlyList<string>? Features = null)
+public sealed record JoinMessage(int? Version, string? Room, string? Name, IReadOnlyList<string>? Features = null, ResumeInfo? Resume = null)
 {
     [JsonPropertyOrder(-1)] public string Type => "join";
 }
+
+/// <summary>ResumeInfo, in <c>join</c>: carry on a stay whose connection was lost, from the token and the number of the last message the client got.</summary>
+public sealed record ResumeInfo(string? Token, long? Seen);
 
 /// <summary>joined, S→C: the join succeeded.</summary>
 public sealed record JoinedMessage(
@@ -24,9 +27,22 @@ public sealed record JoinedMessage(
     string IceTransportPolicy,
     string Mode = "mesh",
     int Epoch = 0,
-    IReadOnlyList<ChatInfo>? Chat = null)
+    IReadOnlyList<ChatInfo>? Chat = null,
+    string? Resume = null)
 {
     [JsonPropertyOrder(-1)] public string Type => "joined";
+}
+
+/// <summary>resumed, S→C: the resume succeeded; the messages the client missed follow, in order. <c>resume</c> is the next token.</summary>
+public sealed record ResumedMessage(string Room, PeerInfo Self, string Resume, long Replayed)
+{
+    [JsonPropertyOrder(-1)] public string Type => "resumed";
+}
+
+/// <summary>peer-away, S→C: a participant's connection was lost and they may come back (<c>away</c>), or they are back.</summary>
+public sealed record PeerAwayMessage(string Id, bool Away)
+{
+    [JsonPropertyOrder(-1)] public string Type => "peer-away";
 }
 
 /// <summary>PeerInfo is a participant as others see it.</summary>
@@ -196,8 +212,8 @@ public sealed record LeaveMessage
     [JsonPropertyOrder(-1)] public string Type => "leave";
 }
 
-/// <summary>ping, C→S: an application keepalive.</summary>
-public sealed record PingMessage
+/// <summary>ping, C→S: an application keepalive; once joined, <c>seen</c> is the number of the last message the client got.</summary>
+public sealed record PingMessage(long? Seen = null)
 {
     [JsonPropertyOrder(-1)] public string Type => "ping";
 }
@@ -230,7 +246,15 @@ public static class ErrorCodes
     public const string WrongMode = "wrong-mode";
     public const string SfuUnavailable = "sfu-unavailable";
     public const string SfuFailed = "sfu-failed";
+    public const string ResumeFailed = "resume-failed";
     public const string Internal = "internal";
+}
+
+/// <summary>CloseCodes are the application's WebSocket close codes (4000–4999).</summary>
+public static class CloseCodes
+{
+    /// <summary>Resumed closes a connection whose stay a newer connection has taken over.</summary>
+    public const int Resumed = 4001;
 }
 
 /// <summary>
@@ -271,6 +295,8 @@ internal sealed class LenientInt64Converter : JsonConverter<long?>
     AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(JoinMessage))]
 [JsonSerializable(typeof(JoinedMessage))]
+[JsonSerializable(typeof(ResumedMessage))]
+[JsonSerializable(typeof(PeerAwayMessage))]
 [JsonSerializable(typeof(PeerJoinedMessage))]
 [JsonSerializable(typeof(PeerLeftMessage))]
 [JsonSerializable(typeof(OfferMessage))]

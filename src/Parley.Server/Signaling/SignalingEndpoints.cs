@@ -19,6 +19,7 @@ public static class SignalingEndpoints
         services.AddSingleton<RoomPolicy>();
         services.AddSingleton<IRoomRouter, LocalRoomRouter>();
         services.AddSingleton<ConnectionTracker>();
+        services.AddSingleton<ResumeTokens>();
         services.AddSingleton<SignalingMetrics>();
         services.AddSingleton<SignalingServices>();
         services.TryAddSingleton<ISfuSignals, SfuSignals>();

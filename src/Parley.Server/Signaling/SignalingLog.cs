@@ -36,6 +36,15 @@ internal static partial class SignalingLog
     [LoggerMessage(12, LogLevel.Error, "An SFU request of peer {PeerId} failed")]
     public static partial void SfuRequestFailed(ILogger logger, Exception exception, string? peerId);
 
+    [LoggerMessage(13, LogLevel.Information, "Peer {PeerId} of room {Room} lost its connection ({Why}); it may resume for {Left}")]
+    public static partial void Away(ILogger logger, string room, string peerId, string why, TimeSpan left);
+
+    [LoggerMessage(14, LogLevel.Information, "Peer {PeerId} resumed in room {Room} ({Replayed} messages replayed)")]
+    public static partial void Resumed(ILogger logger, string room, string peerId, long replayed);
+
+    [LoggerMessage(15, LogLevel.Information, "Resume refused: {Reason}")]
+    public static partial void ResumeRefused(ILogger logger, string reason);
+
     [LoggerMessage(11, LogLevel.Error, "Signaling failed on connection {ConnectionId}")]
     public static partial void Failed(ILogger logger, Exception exception, string connectionId);
 }

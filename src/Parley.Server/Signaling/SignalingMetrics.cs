@@ -12,6 +12,7 @@ internal sealed class SignalingMetrics
 {
 
     private readonly Counter<long> _joins;
+    private readonly Counter<long> _resumes;
     private readonly Histogram<double> _joinDuration;
     private readonly Counter<long> _relayed;
     private readonly Counter<long> _errors;
@@ -30,6 +31,7 @@ internal sealed class SignalingMetrics
             ], "{room}", "Rooms with at least one participant, by mode.");
         meter.CreateObservableUpDownCounter("parley.participants", () => router.ParticipantCount, "{participant}", "Participants in all rooms.");
         _joins = meter.CreateCounter<long>("parley.joins", "{join}", "Successful joins.");
+        _resumes = meter.CreateCounter<long>("parley.resumes", "{resume}", "Stays carried on by a new connection after a lost one.");
         _joinDuration = meter.CreateHistogram<double>("parley.join.duration", "s", "Time from the WebSocket upgrade to the joined message.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _relayed = meter.CreateCounter<long>("parley.messages.relayed", "{message}", "Messages relayed to another participant, by type.");
@@ -44,6 +46,8 @@ internal sealed class SignalingMetrics
         _joins.Add(1);
         _joinDuration.Record(sinceUpgrade.TotalSeconds);
     }
+
+    public void Resumed() => _resumes.Add(1);
 
     public void Relayed(string type) => _relayed.Add(1, new KeyValuePair<string, object?>("type", type));
 

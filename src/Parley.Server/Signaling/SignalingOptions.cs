@@ -67,6 +67,26 @@ public sealed class SignalingOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a participant whose connection is lost (not closed) stays in the room, counted from
+    /// when the server last heard from them: a new connection with their resume token carries on
+    /// within it. 0 turns resume off (a lost connection leaves at once). Default 30 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan ResumeWindow { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Messages kept for a participant's resume (those the client has not acknowledged); past it the
+    /// oldest go, and a resume that needs them fails. At most <see cref="OutboundQueueLimit"/> − 1
+    /// are kept whatever this says, since a resume sends them all at once. Default 200.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int ResumeQueueMessages { get; set; } = 200;
+
+    /// <summary>Bytes of the messages kept for a participant's resume. Default 256 KiB.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int ResumeQueueBytes { get; set; } = 256 * 1024;
+
     /// <summary>Pending TCP connections the listener queues (Kestrel's default is 512): a reconnect storm needs more. Also raise net.core.somaxconn.</summary>
     [Range(16, 65535)]
     public int ListenBacklog { get; set; } = 4096;

@@ -19,6 +19,7 @@ internal sealed class SignalingServices(
     TimeProvider time,
     ILoggerFactory loggers,
     SignalingMetrics metrics,
+    ResumeTokens tokens,
     SfuCoordinator? sfu = null)
 {
     /// <summary>Sfu is the media server's coordinator, or null when the SFU feature is not registered.</summary>
@@ -35,6 +36,8 @@ internal sealed class SignalingServices(
     public ILogger Logger { get; } = loggers.CreateLogger("Parley.Signaling");
 
     public SignalingMetrics Metrics { get; } = metrics;
+
+    public ResumeTokens Tokens { get; } = tokens;
 }
 
 /// <summary>
@@ -62,9 +65,12 @@ internal sealed partial class SignalingSession : IConnectionHandler
     private int _abuseCount;
     private Participant? _self;
     private string? _roomId;
-    // _handAt is when this participant's hand went up (Unix ms), null while it is down. The session
-    // keeps it because only this session changes its participant's state, one message at a time.
-    private long? _handAt;
+    // _membership is the stay this session is in charge of, from the join (or resume) on; a later
+    // connection's session may take it over (Supersede).
+    private Membership? _membership;
+    // _lastHeard is when the client last sent anything (a timestamp): a resume is allowed for the
+    // resume window after it.
+    private long _lastHeard;
     private ITimer? _joinTimer;
     private ITimer? _iceRefresh;
     private int _ended;
@@ -78,6 +84,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
         _bucket = new TokenBucket(time, services.Options.MessagesPerSecond, services.Options.MessageBurst);
         _chatBucket = new TokenBucket(time, services.Options.ChatMessagesPerSecond, services.Options.ChatBurst);
         _abuseWindowStart = _started;
+        _lastHeard = _started;
         _joinTimer = time.CreateTimer(static s => ((SignalingSession)s!).JoinTimedOut(), this, services.Options.JoinTimeout, Timeout.InfiniteTimeSpan);
     }
 
@@ -91,8 +98,12 @@ internal sealed partial class SignalingSession : IConnectionHandler
     /// <summary>PeerId is the participant's id once joined.</summary>
     public string? PeerId => _self?.Id;
 
+    /// <summary>LastHeard is when the client last sent a message (a timestamp of the services' TimeProvider).</summary>
+    public long LastHeard => Volatile.Read(ref _lastHeard);
+
     public ValueTask OnTextAsync(ReadOnlyMemory<byte> utf8, CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _lastHeard, _services.Time.GetTimestamp());
         var kind = Envelope.Scan(utf8.Span, out var type, out var id, out var problem);
         if (!_bucket.TryTake())
         {
@@ -107,7 +118,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
                 Reject(ErrorCodes.UnknownType, $"Unknown message type '{Truncate(type)}'.", id);
                 return ValueTask.CompletedTask;
             case MessageKind.Ping:
-                _connection.Send(PongFrame);
+                Ping(utf8.Span, id);
                 return ValueTask.CompletedTask;
             case MessageKind.Leave:
                 return EndAsync("leave", WebSocketCloseStatus.NormalClosure, "bye");
@@ -146,7 +157,15 @@ internal sealed partial class SignalingSession : IConnectionHandler
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask OnClosedAsync(string why) => EndAsync(why, null, null);
+    /// <summary>
+    /// OnClosedAsync leaves the room when the client closed the connection (or was dropped for
+    /// reading too slowly); a connection that was lost — reset, timed out, gone silent — leaves the
+    /// participant in the room for the resume window instead.
+    /// </summary>
+    public ValueTask OnClosedAsync(string why) =>
+        why is "closed" or "dropped" || Options.ResumeWindow <= TimeSpan.Zero || Volatile.Read(ref _membership) is null
+            ? EndAsync(why, null, null)
+            : AwayAsync(why);
 
     // EndAsync ends the session once: it leaves the room, if joined, and closes the connection
     // when the session itself decided to (a leave, abuse, the join timeout).
@@ -158,17 +177,143 @@ internal sealed partial class SignalingSession : IConnectionHandler
         }
         _joinTimer?.Dispose();
         _iceRefresh?.Dispose();
-        if (Volatile.Read(ref _self) is { } self && _roomId is { } roomId)
+        if (Volatile.Read(ref _membership) is { } m)
         {
-            _self = null;
-            await LeaveRoomAsync(roomId, self.Id);
-            SignalingLog.Left(Logger, roomId, self.Id, why);
+            var leaves = false;
+            lock (m.Gate)
+            {
+                if (m.Owner == this)
+                {
+                    leaves = Finish(m);
+                }
+            }
+            if (leaves)
+            {
+                await LeaveAsync(m, why);
+            }
         }
         if (status is { } code)
         {
             _connection.Close(code, reason ?? "");
         }
     }
+
+    // Finish ends membership m for good (under its lock): nobody may resume it any more. True
+    // when this call ended it, so its caller takes the participant out of the room.
+    private bool Finish(Membership m)
+    {
+        if (m.Gone)
+        {
+            return false;
+        }
+        m.Gone = true;
+        m.Owner = null;
+        m.Expiry?.Dispose();
+        m.Expiry = null;
+        _services.Tokens.Remove(m);
+        return true;
+    }
+
+    private async ValueTask LeaveAsync(Membership m, string why)
+    {
+        await LeaveRoomAsync(m.RoomId, m.Self.Id);
+        SignalingLog.Left(Logger, m.RoomId, m.Self.Id, why);
+    }
+
+    // AwayAsync keeps the participant in the room after a lost connection: its messages are kept
+    // until a resume, the others are told it is away, and it leaves once the resume window, counted
+    // from when it was last heard, has passed.
+    private async ValueTask AwayAsync(string why)
+    {
+        if (Interlocked.Exchange(ref _ended, 1) != 0)
+        {
+            return;
+        }
+        _joinTimer?.Dispose();
+        _iceRefresh?.Dispose();
+        var m = Volatile.Read(ref _membership)!;
+        var time = _services.Time;
+        var left = Options.ResumeWindow - time.GetElapsedTime(LastHeard);
+        var leaves = false;
+        lock (m.Gate)
+        {
+            if (m.Owner != this)
+            {
+                // A newer connection has taken over.
+                return;
+            }
+            m.Stream.Detach(_connection);
+            m.LastHeard = LastHeard;
+            if (left <= TimeSpan.Zero)
+            {
+                leaves = Finish(m);
+            }
+            else
+            {
+                m.Owner = null;
+                m.Expiry = time.CreateTimer(static s => ((SignalingSession)s!).ResumeWindowPassed(), this, left, Timeout.InfiniteTimeSpan);
+            }
+        }
+        if (leaves)
+        {
+            await LeaveAsync(m, $"{why}, past the resume window");
+            return;
+        }
+        SignalingLog.Away(Logger, m.RoomId, m.Self.Id, why, left);
+        await _services.Router.BroadcastAsync(m.RoomId, Serialize(new PeerAwayMessage(m.Self.Id, Away: true), Json.PeerAwayMessage), m.Self.Id, CancellationToken.None);
+    }
+
+    // ResumeWindowPassed runs on a timer thread: the participant stayed away too long, and leaves.
+    private void ResumeWindowPassed()
+    {
+        var m = Volatile.Read(ref _membership)!;
+        bool leaves;
+        lock (m.Gate)
+        {
+            leaves = m.Owner is null && Finish(m);
+        }
+        if (leaves)
+        {
+            _ = LeaveAsync(m, "resume window passed").AsTask();
+        }
+    }
+
+    // Supersede ends this session without leaving: a newer connection has taken the membership over.
+    private void Supersede()
+    {
+        if (Interlocked.Exchange(ref _ended, 1) != 0)
+        {
+            return;
+        }
+        _joinTimer?.Dispose();
+        _iceRefresh?.Dispose();
+        _connection.Close((WebSocketCloseStatus)CloseCodes.Resumed, "resumed on another connection");
+    }
+
+    // Ping answers pong; once joined, its "seen" lets the stream forget what the client has.
+    private void Ping(ReadOnlySpan<byte> utf8, string? id)
+    {
+        if (Volatile.Read(ref _membership) is { } m)
+        {
+            if (!TryRead(utf8, Json.PingMessage, id, out var ping))
+            {
+                return;
+            }
+            if (ping.Seen is { } seen)
+            {
+                if (seen < 0)
+                {
+                    Reject(ErrorCodes.BadRequest, "ping.seen must be the number of messages received, a whole number ≥ 0.", id);
+                    return;
+                }
+                m.Stream.Acknowledge(seen);
+            }
+        }
+        _connection.Send(PongFrame);
+    }
+
+    // Send sends to the participant, through its stream once joined: numbered and kept for a resume.
+    private void Send(ReadOnlyMemory<byte> frame) => ((IPeerOutbox?)Volatile.Read(ref _membership)?.Stream ?? _connection).Send(frame);
 
     private void JoinTimedOut()
     {
@@ -185,7 +330,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
         {
             return;
         }
-        if (_self is not null)
+        if (_self is not null || Volatile.Read(ref _membership) is not null)
         {
             Reject(ErrorCodes.AlreadyJoined, "This connection has already joined a room.", id);
             return;
@@ -216,10 +361,18 @@ internal sealed partial class SignalingSession : IConnectionHandler
             Reject(ErrorCodes.BadRequest, $"join.features must be at most {MaxFeatures} strings of at most 32 characters.", id);
             return;
         }
+        if (join.Resume is { } resume)
+        {
+            await ResumeAsync(resume, join.Room!, id);
+            return;
+        }
         // A client that can use the SFU says so; on a server without one, it is a mesh client.
         var sfu = _services.Sfu;
-        var self = new Participant(Participant.NewId(), name, _connection, supportsSfu: sfu is not null && join.Features?.Contains("sfu") == true);
+        // A resume sends what is kept at once, behind its `resumed`: it must fit the outbox.
+        var stream = new ResumeStream(_connection, Math.Min(Options.ResumeQueueMessages, Options.OutboundQueueLimit - 1), Options.ResumeQueueBytes);
+        var self = new Participant(Participant.NewId(), name, stream, supportsSfu: sfu is not null && join.Features?.Contains("sfu") == true);
         var roomId = join.Room!;
+        var token = Options.ResumeWindow > TimeSpan.Zero ? ResumeTokens.NewToken() : null;
         var ice = _services.IceServers;
         var iceServers = ice.ForParticipant(self.Id);
         string[] meshMembers = [];
@@ -237,7 +390,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
             var selfInfo = new PeerInfo(self.Id, self.Name);
             var mode = SfuSignals.ModeName(context.Mode);
             var chat = context.Chat.Count == 0 ? null : context.Chat.Select(ChatInfo.Of).ToArray();
-            var joined = new JoinedMessage(roomId, selfInfo, list, iceServers, ice.TransportPolicy, mode, context.Epoch, chat);
+            var joined = new JoinedMessage(roomId, selfInfo, list, iceServers, ice.TransportPolicy, mode, context.Epoch, chat, token);
             return new JoinFrameSet(
                 Serialize(joined, Json.JoinedMessage),
                 Serialize(new PeerJoinedMessage(selfInfo), Json.PeerJoinedMessage),
@@ -249,8 +402,14 @@ internal sealed partial class SignalingSession : IConnectionHandler
             Reject(result.Status == JoinStatus.SfuRequired ? ErrorCodes.SfuRequired : ErrorCodes.RoomFull, result.Reason!, id);
             return;
         }
+        var membership = new Membership(roomId, self, stream, this, LastHeard) { Token = token ?? "" };
+        if (token is not null)
+        {
+            _services.Tokens.Add(membership);
+        }
         _roomId = roomId;
         Volatile.Write(ref _self, self);
+        Volatile.Write(ref _membership, membership);
         _joinTimer?.Dispose();
         _joinTimer = null;
         _services.Metrics.Joined(_services.Time.GetElapsedTime(_started));
@@ -260,20 +419,125 @@ internal sealed partial class SignalingSession : IConnectionHandler
             await sfu.MemberJoinedAsync(roomId, self.Id, result, meshMembers);
             if (!sfu.IsUp)
             {
-                _connection.Send(SfuSignals.StatusFrame(up: false, "The media server is unavailable; this meeting resumes as soon as it is back."));
+                Send(SfuSignals.StatusFrame(up: false, "The media server is unavailable; this meeting resumes as soon as it is back."));
             }
         }
-        if (ice.MintsCredentials)
-        {
-            var every = ice.RefreshAfter;
-            _iceRefresh = _services.Time.CreateTimer(static s => ((SignalingSession)s!).RefreshIceServers(), this, every, every);
-        }
+        StartIceRefresh();
         if (Volatile.Read(ref _ended) != 0)
         {
             // The connection ended while the join was in flight: take the participant out again.
-            await LeaveRoomAsync(roomId, self.Id);
+            bool leaves;
+            lock (membership.Gate)
+            {
+                leaves = membership.Owner == this && Finish(membership);
+            }
+            if (leaves)
+            {
+                await LeaveAsync(membership, "closed while joining");
+            }
             _iceRefresh?.Dispose();
         }
+    }
+
+    private void StartIceRefresh()
+    {
+        if (_services.IceServers.MintsCredentials)
+        {
+            var every = _services.IceServers.RefreshAfter;
+            _iceRefresh = _services.Time.CreateTimer(static s => ((SignalingSession)s!).RefreshIceServers(), this, every, every);
+        }
+    }
+
+    // ResumeAsync carries on the stay of a token whose connection was lost, or is half-dead: this
+    // connection takes it over, gets `resumed` and every message the client has not had, in order.
+    // Anything else is refused with resume-failed, and the client joins afresh.
+    private async ValueTask ResumeAsync(ResumeInfo resume, string roomId, string? id)
+    {
+        if (resume.Token is not { Length: > 0 and <= 64 } token || resume.Seen is not { } seen || seen < 0)
+        {
+            Reject(ErrorCodes.BadRequest, "join.resume needs \"token\" (from joined or resumed) and \"seen\": the number of messages received since joining, a whole number ≥ 0.", id);
+            return;
+        }
+        if (_services.Tokens.Find(token) is not { } m)
+        {
+            RefuseResume("This stay cannot be resumed: the token is unknown, already used, or its time ran out. Join afresh.", id);
+            return;
+        }
+        if (m.RoomId != roomId)
+        {
+            RefuseResume("This resume token is for another room.", id);
+            return;
+        }
+        var time = _services.Time;
+        SignalingSession? previous;
+        string? refusal = null;
+        var leaves = false;
+        var next = ResumeTokens.NewToken();
+        long replayed;
+        lock (m.Gate)
+        {
+            previous = m.Owner;
+            replayed = m.Stream.Sent - seen;
+            if (m.Gone)
+            {
+                refusal = "This stay cannot be resumed: the token is unknown, already used, or its time ran out. Join afresh.";
+            }
+            else if (time.GetElapsedTime(previous?.LastHeard ?? m.LastHeard) > Options.ResumeWindow)
+            {
+                refusal = $"This stay cannot be resumed: the server heard nothing from it for more than {Options.ResumeWindow.TotalSeconds:0.#} s. Join afresh.";
+                leaves = Finish(m);
+            }
+            else if (!m.Stream.Attach(_connection, seen, Serialize(new ResumedMessage(roomId, new PeerInfo(m.Self.Id, m.Self.Name), next, replayed), Json.ResumedMessage)))
+            {
+                refusal = seen > m.Stream.Sent
+                    ? $"join.resume.seen ({seen}) is more than the server sent ({m.Stream.Sent}). Join afresh."
+                    : "This stay cannot be resumed: it missed more messages than the server keeps. Join afresh.";
+                leaves = Finish(m);
+            }
+            else
+            {
+                _services.Tokens.Remove(m);
+                m.Token = next;
+                _services.Tokens.Add(m);
+                m.Expiry?.Dispose();
+                m.Expiry = null;
+                m.Owner = this;
+                _roomId = roomId;
+                Volatile.Write(ref _self, m.Self);
+                Volatile.Write(ref _membership, m);
+            }
+        }
+        previous?.Supersede();
+        if (refusal is not null)
+        {
+            if (leaves)
+            {
+                await LeaveAsync(m, "its resume failed");
+            }
+            RefuseResume(refusal, id);
+            return;
+        }
+        _joinTimer?.Dispose();
+        _joinTimer = null;
+        SignalingLog.Resumed(Logger, roomId, m.Self.Id, replayed);
+        _services.Metrics.Resumed();
+        if (previous is null)
+        {
+            await _services.Router.BroadcastAsync(roomId, Serialize(new PeerAwayMessage(m.Self.Id, Away: false), Json.PeerAwayMessage), m.Self.Id, CancellationToken.None);
+        }
+        StartIceRefresh();
+        if (Volatile.Read(ref _ended) != 0)
+        {
+            // This connection was lost too, while resuming: the stay is away again.
+            Volatile.Write(ref _ended, 0);
+            await AwayAsync("lost while resuming");
+        }
+    }
+
+    private void RefuseResume(string message, string? id)
+    {
+        SignalingLog.ResumeRefused(Logger, message);
+        Reject(ErrorCodes.ResumeFailed, message, id);
     }
 
     private async ValueTask LeaveRoomAsync(string roomId, string participantId)
@@ -290,7 +554,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
     {
         if (Volatile.Read(ref _self) is { } self)
         {
-            _connection.Send(Serialize(new IceServersMessage(_services.IceServers.ForParticipant(self.Id)), Json.IceServersMessage));
+            Send(Serialize(new IceServersMessage(_services.IceServers.ForParticipant(self.Id)), Json.IceServersMessage));
         }
     }
 
@@ -341,10 +605,11 @@ internal sealed partial class SignalingSession : IConnectionHandler
         }
         // A hand that goes up is stamped once; a state that keeps it up keeps the stamp (a client's handAt is ignored).
         var hand = state.Hand ?? false;
-        _handAt = hand ? _handAt ?? _services.Time.GetUtcNow().ToUnixTimeMilliseconds() : null;
-        var presence = new PresenceState(new MediaState(state.Audio ?? false, state.Video ?? false, state.Screen ?? false), hand, _handAt);
+        var m = Volatile.Read(ref _membership)!;
+        var handAt = m.HandAt = hand ? m.HandAt ?? _services.Time.GetUtcNow().ToUnixTimeMilliseconds() : null;
+        var presence = new PresenceState(new MediaState(state.Audio ?? false, state.Video ?? false, state.Screen ?? false), hand, handAt);
         var media = presence.Media;
-        var frame = Serialize(new StateMessage(media.Audio, media.Video, media.Screen, hand, self.Id, _handAt), Json.StateMessage);
+        var frame = Serialize(new StateMessage(media.Audio, media.Video, media.Screen, hand, self.Id, handAt), Json.StateMessage);
         _services.Metrics.Relayed("state");
         var set = _services.Router.SetStateAsync(roomId, self.Id, presence, frame, cancellationToken);
         return set.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(set.AsTask());
@@ -429,7 +694,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
             Reject(e.Code, e.Message, id);
             return;
         }
-        _connection.Send(Serialize(new SfuAnswerMessage(SfuSignals.PcName(SfuPc.Publish), result.Answer), Json.SfuAnswerMessage));
+        Send(Serialize(new SfuAnswerMessage(SfuSignals.PcName(SfuPc.Publish), result.Answer), Json.SfuAnswerMessage));
         _services.Metrics.Relayed("sfu-offer");
     }
 
@@ -654,7 +919,7 @@ internal sealed partial class SignalingSession : IConnectionHandler
     {
         SignalingLog.Rejected(Logger, code, _self?.Id);
         _services.Metrics.Error(code);
-        _connection.Send(Serialize(new ErrorMessage(code, message, id), Json.ErrorMessage));
+        Send(Serialize(new ErrorMessage(code, message, id), Json.ErrorMessage));
     }
 
     private string MessageRateLimited => $"Too many messages: at most {Options.MessagesPerSecond}/s (bursts of {Options.MessageBurst}). This one was dropped.";

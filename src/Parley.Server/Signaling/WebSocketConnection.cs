@@ -84,7 +84,8 @@ internal sealed class WebSocketConnection : IConnection, IDisposable
     {
         using var onAbort = requestAborted.UnsafeRegister(static c => ((WebSocketConnection)c!).Abort(), this);
         var writer = Task.Run(WriteLoopAsync, CancellationToken.None);
-        var why = "closed";
+        // why stays "socket error" for a failure no catch below names: a lost connection, not a close.
+        var why = "socket error";
         try
         {
             why = await ReadLoopAsync(handler);

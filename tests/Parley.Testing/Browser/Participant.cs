@@ -107,7 +107,17 @@ public sealed class Participant : IAsyncDisposable
             await context.AddInitScriptAsync(Probe);
             var page = await context.NewPageAsync();
             var participant = new Participant(context, page, name);
+            // A test that builds namespaces and links beside a running browser changes its network:
+            // Chromium then fails the loads in flight (ERR_NETWORK_CHANGED). Open the page again.
+            var networkChanged = false;
+            page.RequestFailed += (_, request) => networkChanged |= request.Failure?.Contains("ERR_NETWORK_CHANGED", StringComparison.Ordinal) == true;
             participant.Opened = await page.GotoAsync(path);
+            for (var tries = 1; networkChanged && tries <= 3; tries++)
+            {
+                networkChanged = false;
+                participant._log.Enqueue("test: the network changed while the page loaded; opening it again");
+                participant.Opened = await page.GotoAsync(path);
+            }
             return participant;
         }
         catch

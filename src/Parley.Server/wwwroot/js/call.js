@@ -11,7 +11,7 @@ import { PeoplePanel, handOrder } from './people.js';
 import { fillDevices } from './prejoin.js';
 import { describe } from './quality.js';
 import { captureScreen, screenSupported } from './screen.js';
-import { SignalingError } from './signaling.js';
+import { RESUME_FAILED, SignalingError } from './signaling.js';
 import { SpeakerDetector } from './speaker.js';
 import { TileGrid } from './tiles.js';
 import { MediaToggles } from './toggles.js';
@@ -117,6 +117,7 @@ export class CallView {
     rejoin: byId('rejoin', HTMLButtonElement),
     meetingNotice: byId('meeting-notice', HTMLParagraphElement),
     mediaStatus: byId('media-status', HTMLParagraphElement),
+    serverStatus: byId('server-status', HTMLParagraphElement),
     uplink: byId('uplink', HTMLParagraphElement),
     sound: byId('sound', HTMLDivElement),
     invite: byId('invite', HTMLDivElement),
@@ -155,6 +156,8 @@ export class CallView {
   #unsent = new Map();
   /** @type {MediaStreamTrack | null} the microphone track whose level rings our own tile */
   #selfAudio = null;
+  /** @type {() => void} joins again */
+  #rejoin = () => {};
   /** #choosingScreen is true while the browser's screen picker is open. */
   #choosingScreen = false;
 
@@ -210,7 +213,10 @@ export class CallView {
     ui.inviteLink.value = inviteUrl;
     media.on('change', () => this.render());
 
+    this.#rejoin = onRejoin;
     ui.rejoin.addEventListener('click', () => onRejoin());
+    // The network is back: do not wait for the next reconnect attempt.
+    window.addEventListener('online', () => this.#meeting?.reconnectNow());
     byId('leave', HTMLButtonElement).addEventListener('click', () => this.#leave());
     ui.endedRejoin.addEventListener('click', () => location.reload());
     byId('copy-link', HTMLButtonElement).addEventListener('click', async () => {
@@ -307,6 +313,17 @@ export class CallView {
       toast(msg.code === 'rate-limited' ? 'Slow down: the server is limiting messages.' : msg.message),
     );
     meeting.on('disconnected', (info) => this.#onDisconnected(info));
+    meeting.on('reconnecting', () =>
+      setNotice(this.#ui.serverStatus, 'Reconnecting to the server… The call goes on meanwhile.'),
+    );
+    meeting.on('resumed', () => {
+      setNotice(this.#ui.serverStatus, '');
+      announce('Reconnected to the server');
+    });
+    meeting.on('participant-away', (p) => {
+      if (p.away) grid.get(p.id)?.setConnection(p.connection.state, `${p.name} is reconnecting…`);
+      else this.#showConnection(p, p.connection);
+    });
     // How the media travels is the server's choice; say so only when it went back for a reason.
     meeting.on('mode', ({ mode, reason }) => {
       this.#ui.meeting.dataset.mode = mode;
@@ -710,7 +727,14 @@ export class CallView {
     this.#forgetPeople();
     this.#grid.removeAllExcept('self');
     setNotice(ui.mediaStatus, '');
+    setNotice(ui.serverStatus, '');
     if (info.byClient) return;
+    if (info.code === RESUME_FAILED) {
+      // Away too long (or the server restarted): the stay is over, so join afresh at once.
+      toast('You were away too long: joining the meeting again…');
+      this.#rejoin();
+      return;
+    }
     ui.bannerText.textContent = lostText(info);
     ui.banner.hidden = false;
     ui.rejoin.focus();

@@ -41,6 +41,7 @@ import { DEFAULT_MODE, TRANSPORTS } from './transport.js';
  * @property {MediaState | null} state null until the participant sends one
  * @property {ConnectionStatus} connection the last status the transport reported ('new' until it does)
  * @property {MediaStream | null} screen their screen as shown now: while they share and its track has arrived
+ * @property {boolean} away their connection to the server was lost and they may come back (their media may still flow)
  */
 
 /**
@@ -48,6 +49,10 @@ import { DEFAULT_MODE, TRANSPORTS } from './transport.js';
  * @property {Participant} participant-joined
  * @property {Participant} participant-left
  * @property {Participant} participant-state
+ * @property {Participant} participant-away the participant's `away` changed
+ * @property {import('./signaling.js').ReconnectingInfo} reconnecting our connection to the server was lost; the
+ *   media goes on while it comes back by itself
+ * @property {{}} resumed our connection to the server is back, with everything missed meanwhile
  * @property {{participant: Participant, stream: MediaStream}} participant-stream the media received from a
  *   participant (the same stream again when it gained a track)
  * @property {{participant: Participant, stream: MediaStream | null}} participant-screen the participant's shared
@@ -234,6 +239,14 @@ export class Meeting extends Emitter {
 
     s.on('peer-joined', ({ peer }) => this.#add(peer));
     s.on('peer-left', ({ id }) => this.#remove(id));
+    s.on('peer-away', ({ id, away }) => {
+      const p = this.participants.get(id);
+      if (!p || p.away === Boolean(away)) return;
+      p.away = Boolean(away);
+      this.emit('participant-away', p);
+    });
+    s.on('reconnecting', (info) => this.emit('reconnecting', info));
+    s.on('resumed', () => this.emit('resumed', {}));
     // Messages for the transport in use, whichever it is.
     s.on('offer', (msg) => this.#paths?.handle(msg));
     s.on('answer', (msg) => this.#paths?.handle(msg));
@@ -305,6 +318,16 @@ export class Meeting extends Emitter {
       this.#add(info);
     }
     return joined;
+  }
+
+  /** reconnecting is true while our connection to the server is lost and coming back. */
+  get reconnecting() {
+    return this.#signaling.reconnecting;
+  }
+
+  /** reconnectNow tries to get a lost connection to the server back at once (the network is back). */
+  reconnectNow() {
+    this.#signaling.reconnectNow();
   }
 
   /** leave says goodbye to the room and closes every connection. */
@@ -415,6 +438,7 @@ export class Meeting extends Emitter {
       state: info.state ?? null,
       connection: { state: 'new', noRoute: false, relayOnly: this.#rtcConfig.iceTransportPolicy === 'relay' },
       screen: null,
+      away: false,
     };
     this.participants.set(info.id, participant);
     this.emit('participant-joined', participant);

@@ -13,14 +13,39 @@ export const PROTOCOL_VERSION = 1;
 /** FEATURES are what this client can do beyond the basics: `sfu`, media through the media server. */
 export const FEATURES = Object.freeze(['sfu']);
 
-/** PING_INTERVAL_MS is how often the client sends an application ping. */
-export const PING_INTERVAL_MS = 20_000;
+/** PING_INTERVAL_MS is how often the client sends an application ping (with `seen`, once joined). */
+export const PING_INTERVAL_MS = 5_000;
 
 /**
  * IDLE_TIMEOUT_MS is how long the client waits without hearing anything from
- * the server (not even a pong) before it gives the connection up as dead.
+ * the server (not even a pong) before it gives the connection up as dead, and
+ * (once joined) reconnects to resume.
  */
-export const IDLE_TIMEOUT_MS = 45_000;
+export const IDLE_TIMEOUT_MS = 15_000;
+
+/** RECONNECT_BASE_MS and RECONNECT_CAP_MS shape the reconnect backoff (see reconnectDelay). */
+export const RECONNECT_BASE_MS = 500;
+export const RECONNECT_CAP_MS = 10_000;
+
+/** OUTBOX_WHILE_AWAY bounds the messages kept to send once a lost connection is resumed. */
+const OUTBOX_WHILE_AWAY = 200;
+
+/** RESUME_FAILED is the close code a client reports when its stay could not be resumed: it must join afresh. */
+export const RESUME_FAILED = 4002;
+
+/**
+ * reconnectDelay is how long to wait before reconnect attempt `attempt`
+ * (0-based): the first at once, then exponential backoff with full jitter
+ * (a random delay up to RECONNECT_BASE_MS·2^attempt, at most RECONNECT_CAP_MS),
+ * so a server that comes back is not hit by every client at the same instant.
+ * @param {number} attempt
+ * @param {() => number} [random] a source of numbers in [0, 1)
+ * @returns {number} milliseconds
+ */
+export function reconnectDelay(attempt, random = Math.random) {
+  if (attempt <= 0) return 0;
+  return Math.floor(random() * Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * 2 ** attempt));
+}
 
 /** CONNECT_TIMEOUT_MS bounds the WebSocket opening handshake. */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -55,6 +80,7 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @property {RoomMode} [mode] how the room's media travels (a server without an SFU may omit it: mesh)
  * @property {number} [epoch] the number of the room's last switch between mesh and SFU
  * @property {ChatEntry[]} [chat] the room's recent chat, oldest first
+ * @property {string} [resume] the token that resumes this stay after a lost connection
  */
 
 /** @typedef {'mesh' | 'sfu'} RoomMode */
@@ -71,6 +97,9 @@ export const JOIN_TIMEOUT_MS = 10_000;
 
 /** @typedef {{type: 'peer-joined', peer: PeerInfo}} PeerJoinedMessage */
 /** @typedef {{type: 'peer-left', id: string}} PeerLeftMessage */
+/** @typedef {{type: 'peer-away', id: string, away: boolean}} PeerAwayMessage a participant's connection was lost (they may come back), or they are back */
+/** @typedef {{type: 'resumed', room: string, self: PeerInfo, resume: string, replayed: number}} ResumedMessage */
+/** @typedef {{attempt: number, delay: number}} ReconnectingInfo the connection was lost; attempt `attempt` comes in `delay` ms */
 /** @typedef {{type: 'offer' | 'answer', from: string, sdp: string}} DescriptionMessage */
 /** @typedef {{type: 'candidate', from: string, candidate: RTCIceCandidateInit | null}} CandidateMessage */
 /** @typedef {{type: 'state', from: string} & MediaState} StateMessage */
@@ -110,6 +139,9 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @typedef {object} SignalingEvents
  * @property {PeerJoinedMessage} peer-joined
  * @property {PeerLeftMessage} peer-left
+ * @property {PeerAwayMessage} peer-away
+ * @property {ReconnectingInfo} reconnecting the connection was lost; the client reconnects by itself and resumes
+ * @property {ResumedMessage} resumed the stay carries on over a new connection; what was missed follows
  * @property {DescriptionMessage} offer
  * @property {DescriptionMessage} answer
  * @property {CandidateMessage} candidate
@@ -152,8 +184,11 @@ export function signalingUrl(loc) {
 }
 
 /**
- * SignalingClient speaks protocol v1 over one WebSocket: connect, join,
- * relay, state, leave. Once closed it stays closed; make a new one to retry.
+ * SignalingClient speaks protocol v1: connect, join, relay, state, leave.
+ * Once joined it outlives a lost WebSocket: it reconnects by itself, with
+ * backoff, and resumes the stay (docs/protocol.md, "Resume"), so listeners
+ * see every message once, in order, and what is sent meanwhile goes out
+ * after. Once closed it stays closed; make a new one to join again.
  *
  * @extends {Emitter<SignalingEvents>}
  */
@@ -161,7 +196,7 @@ export class SignalingClient extends Emitter {
   /** @type {WebSocket | null} */
   #ws = null;
   #nextId = 1;
-  /** @type {Map<string, {resolve: (m: any) => void, reject: (e: Error) => void, timer: number}>} */
+  /** @type {Map<string, {resolve: (m: any) => void, reject: (e: Error) => void, timer: number, stay?: {room: string, name: string}}>} */
   #pending = new Map();
   /** @type {string | null} id of the `join` request waiting for `joined` */
   #joinId = null;
@@ -169,6 +204,15 @@ export class SignalingClient extends Emitter {
   #closeRequested = false;
   #pingTimer = 0;
   #lastHeard = 0;
+  /** @type {{room: string, name: string} | null} the stay, once joined */
+  #stay = null;
+  #token = '';
+  /** #seen counts the messages of the stay received (pongs and `resumed` aside); null while not counting */
+  #seen = /** @type {number | null} */ (null);
+  /** @type {object[] | null} messages to send once resumed; non-null while reconnecting */
+  #away = null;
+  #attempt = 0;
+  #retryTimer = 0;
 
   /** @param {string} url WebSocket URL of the signaling endpoint */
   constructor(url) {
@@ -188,31 +232,123 @@ export class SignalingClient extends Emitter {
    */
   connect() {
     if (this.#ws) return Promise.reject(new Error('connect called twice'));
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.url);
-      this.#ws = ws;
-      let opened = false;
-      const timer = setTimeout(() => {
-        if (!opened) {
-          reject(new Error('The signaling server did not answer in time.'));
-          this.#finish(1006, 'connect timeout', false);
-        }
-      }, CONNECT_TIMEOUT_MS);
-      ws.addEventListener('open', () => {
-        opened = true;
-        clearTimeout(timer);
-        this.#lastHeard = Date.now();
-        this.#pingTimer = setInterval(() => this.#keepAlive(), PING_INTERVAL_MS);
-        resolve();
-      });
-      ws.addEventListener('message', (ev) => this.#onMessage(ev));
-      ws.addEventListener('close', (ev) => {
-        clearTimeout(timer);
-        if (!opened) reject(new Error('Could not connect to the signaling server.'));
-        this.#finish(ev.code, ev.reason, this.#closeRequested);
-      });
-      // 'error' is always followed by 'close', which does the work.
+    return new Promise((resolve, reject) => this.#open(resolve, reject));
+  }
+
+  /** reconnecting is true while the connection is lost and the client is getting it back. */
+  get reconnecting() {
+    return this.#away !== null;
+  }
+
+  /**
+   * reconnectNow makes the next reconnect attempt at once (the network came
+   * back: the browser's `online` event); nothing when not reconnecting.
+   */
+  reconnectNow() {
+    if (this.#away === null || this.#closed || this.#ws) return;
+    clearTimeout(this.#retryTimer);
+    this.#attempt = 0;
+    this.#retry();
+  }
+
+  /**
+   * open opens a WebSocket: the first, or one that resumes the stay.
+   * @param {() => void} resolve
+   * @param {(err: Error) => void} reject
+   */
+  #open(resolve, reject) {
+    const ws = new WebSocket(this.url);
+    this.#ws = ws;
+    let opened = false;
+    const timer = setTimeout(() => {
+      if (!opened) {
+        reject(new Error('The signaling server did not answer in time.'));
+        ws.close();
+        this.#lost(ws, 1006, 'connect timeout');
+      }
+    }, CONNECT_TIMEOUT_MS);
+    ws.addEventListener('open', () => {
+      opened = true;
+      clearTimeout(timer);
+      this.#lastHeard = Date.now();
+      clearInterval(this.#pingTimer);
+      this.#pingTimer = setInterval(() => this.#keepAlive(), PING_INTERVAL_MS);
+      resolve();
     });
+    ws.addEventListener('message', (ev) => {
+      if (ws === this.#ws) this.#onMessage(ev);
+    });
+    ws.addEventListener('close', (ev) => {
+      clearTimeout(timer);
+      if (!opened) reject(new Error('Could not connect to the signaling server.'));
+      this.#lost(ws, ev.code, ev.reason);
+    });
+    // 'error' is always followed by 'close', which does the work.
+  }
+
+  /**
+   * lost handles the end of WebSocket `ws`: once joined, a connection that
+   * was lost (not closed by us, nor refused by the server's policy) is
+   * reconnected and the stay resumed; anything else finishes the client.
+   * @param {WebSocket} ws
+   * @param {number} code
+   * @param {string} reason
+   */
+  #lost(ws, code, reason) {
+    if (ws !== this.#ws || this.#closed) return;
+    this.#ws = null;
+    const resumable = this.#stay !== null && this.#token !== '' && !this.#closeRequested && ![1000, 1008, 1009].includes(code);
+    if (!resumable) {
+      this.#finish(code, reason, this.#closeRequested);
+      return;
+    }
+    if (this.#away === null) this.#away = [];
+    this.#seenWhileAway();
+    const delay = reconnectDelay(this.#attempt);
+    this.emit('reconnecting', { attempt: this.#attempt, delay });
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.#retry(), delay);
+  }
+
+  /** seenWhileAway stops counting: messages on a new connection count again from `resumed`. */
+  #seenWhileAway() {
+    if (this.#seen !== null) this.#resumeSeen = this.#seen;
+    this.#seen = null;
+  }
+
+  #resumeSeen = 0;
+
+  /** retry opens a new WebSocket and asks to resume the stay. */
+  #retry() {
+    if (this.#closed || this.#ws || !this.#stay) return;
+    this.#attempt++;
+    const stay = this.#stay;
+    this.#open(
+      () => {
+        const id = this.#newId();
+        this.#resumeId = id;
+        this.#sendNow({ type: 'join', id, version: PROTOCOL_VERSION, room: stay.room, name: stay.name, features: FEATURES, resume: { token: this.#token, seen: this.#resumeSeen } });
+      },
+      () => {},
+    );
+  }
+
+  /** @type {string} the id of the resuming `join` */
+  #resumeId = '';
+
+  /**
+   * resumed carries on after `resumed`: count again, send what waited.
+   * @param {ResumedMessage} msg
+   */
+  #resumed(msg) {
+    this.#token = String(msg.resume ?? '');
+    this.#seen = this.#resumeSeen;
+    this.#attempt = 0;
+    this.#resumeId = '';
+    const waiting = this.#away ?? [];
+    this.#away = null;
+    for (const m of waiting) this.#sendNow(m);
+    this.emit('resumed', msg);
   }
 
   /**
@@ -231,7 +367,7 @@ export class SignalingClient extends Emitter {
         if (this.#joinId === id) this.#joinId = null;
         reject(new Error('The server did not answer the join request in time.'));
       }, JOIN_TIMEOUT_MS);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { resolve, reject, timer, stay: { room, name } });
       this.#joinId = id;
       this.#send({ type: 'join', id, version: PROTOCOL_VERSION, room, name, features: FEATURES });
     });
@@ -280,7 +416,7 @@ export class SignalingClient extends Emitter {
   /** leave says goodbye; the server answers by closing the socket (1000). */
   leave() {
     this.#closeRequested = true;
-    this.#send({ type: 'leave' });
+    this.#sendNow({ type: 'leave' });
     // The server closes; if it does not within a moment, close from our side.
     setTimeout(() => this.close(), 2000);
   }
@@ -292,26 +428,53 @@ export class SignalingClient extends Emitter {
     this.#finish(1000, '', true);
   }
 
+  /**
+   * drop closes the WebSocket as a lost connection would end (for tests and
+   * for a connection known to be dead): once joined, the client resumes.
+   */
+  drop() {
+    const ws = this.#ws;
+    if (!ws) return;
+    ws.close(4000, 'dropped');
+    this.#lost(ws, 1006, 'dropped');
+  }
+
   /** @returns {string} */
   #newId() {
     return String(this.#nextId++);
   }
 
-  /** @param {object} msg */
+  /**
+   * send sends `msg`; while the connection is being resumed it waits, in
+   * order (at most OUTBOX_WHILE_AWAY, the oldest dropped first).
+   * @param {object} msg
+   */
   #send(msg) {
+    if (this.#away !== null) {
+      this.#away.push(msg);
+      if (this.#away.length > OUTBOX_WHILE_AWAY) this.#away.shift();
+      return;
+    }
+    this.#sendNow(msg);
+  }
+
+  /** @param {object} msg */
+  #sendNow(msg) {
     const ws = this.#ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
     ws.send(JSON.stringify(msg));
   }
 
   #keepAlive() {
+    const ws = this.#ws;
+    if (!ws) return;
     if (Date.now() - this.#lastHeard > IDLE_TIMEOUT_MS) {
       // Dead connection: the close handshake could take minutes, so give up now.
-      this.#ws?.close(4000, 'idle');
-      this.#finish(1006, 'The server stopped answering.', false);
+      ws.close(4000, 'idle');
+      this.#lost(ws, 1006, 'The server stopped answering.');
       return;
     }
-    this.#send({ type: 'ping' });
+    this.#sendNow(this.#seen === null ? { type: 'ping' } : { type: 'ping', seen: this.#seen });
   }
 
   /** @param {MessageEvent} ev */
@@ -328,12 +491,28 @@ export class SignalingClient extends Emitter {
       return;
     }
     if (!msg || typeof msg.type !== 'string') return;
+    if (this.#seen !== null && msg.type !== 'pong') this.#seen++;
     switch (msg.type) {
       case 'joined':
-        if (this.#joinId) this.#settle(this.#joinId, msg, null);
+        if (this.#joinId) {
+          this.#stay = this.#pending.get(this.#joinId)?.stay ?? null;
+          this.#token = typeof msg.resume === 'string' ? msg.resume : '';
+          this.#seen = 1;
+          this.#settle(this.#joinId, msg, null);
+        }
         this.#joinId = null;
         return;
+      case 'resumed':
+        if (this.#resumeId) this.#resumed(msg);
+        return;
       case 'error':
+        if (msg.ref && msg.ref === this.#resumeId) {
+          // The stay is over (too long away, or the server restarted): the user must join afresh.
+          this.#resumeId = '';
+          this.#away = null;
+          this.#finish(RESUME_FAILED, String(msg.message ?? 'resume-failed'), false);
+          return;
+        }
         if (typeof msg.ref === 'string' && this.#pending.has(msg.ref)) {
           if (this.#joinId === msg.ref) this.#joinId = null;
           this.#settle(msg.ref, null, new SignalingError(String(msg.code), String(msg.message ?? '')));
@@ -345,6 +524,7 @@ export class SignalingClient extends Emitter {
         return;
       case 'peer-joined':
       case 'peer-left':
+      case 'peer-away':
       case 'offer':
       case 'answer':
       case 'candidate':
@@ -391,6 +571,8 @@ export class SignalingClient extends Emitter {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#pingTimer);
+    clearTimeout(this.#retryTimer);
+    if (this.#ws && this.#ws.readyState < WebSocket.CLOSING) this.#ws.close(1000);
     for (const id of [...this.#pending.keys()]) {
       this.#settle(id, null, new Error('The connection to the server closed.'));
     }
