@@ -27,7 +27,7 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 taskset -c "$SERVER_CPU" dotnet "$BIN/server/Parley.Server.dll" \
   --contentRoot "$BIN/server" --urls "http://127.0.0.1:$PORT" \
-  --Parley:MessagesPerSecond=1000000 --Parley:MessageBurst=1000000 --Parley:MaxParticipants=2 >"$OUT/server.log" 2>&1 &
+  --Parley:MessagesPerSecond=1000000 --Parley:MessageBurst=1000000 --Parley:MaxParticipants=2 --Parley:ResumeWindow=00:00:00 >"$OUT/server.log" 2>&1 &
 server=$!; pids+=("$server")
 for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null && break; sleep 0.1; done
 taskset -c "$GEN_CPU" dotnet "$BIN/load/Parley.Load.dll" relay --url "http://127.0.0.1:$PORT" --server-pid "$server" \

@@ -14,7 +14,7 @@
 #
 # The server runs with the per-connection limits raised so that they do not throttle the load
 # (the token bucket itself still runs for every message) and rooms of two:
-#   --Parley:MessagesPerSecond=1000000 --Parley:MessageBurst=1000000 --Parley:MaxParticipants=2
+#   --Parley:MessagesPerSecond=1000000 --Parley:MessageBurst=1000000 --Parley:MaxParticipants=2 --Parley:ResumeWindow=00:00:00
 # Everything targets 127.0.0.1 (and 127.0.0.2.. as source addresses); jointime and the SFU
 # targets run the browser, the server and Janus inside a network namespace of this script's that
 # holds only loopback (Janus itself in a namespace of its own inside it, linked by a veth pair).
@@ -35,7 +35,7 @@ SEVEN_RUNS=${SEVEN_RUNS:-1}
 SEVEN_WINDOW=${SEVEN_WINDOW:-20}
 OUT=${OUT:-artifacts/bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
 BIN=$PWD/artifacts/bench
-SERVER_FLAGS=(--Parley:MessagesPerSecond=1000000 --Parley:MessageBurst=1000000 --Parley:MaxParticipants=2)
+SERVER_FLAGS=(--Parley:MessagesPerSecond=1000000 --Parley:MessageBurst=1000000 --Parley:MaxParticipants=2 --Parley:ResumeWindow=00:00:00)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 log() { printf '\n== %s\n' "$*" >&2; }

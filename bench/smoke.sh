@@ -16,7 +16,7 @@ port=$(free_port); floor_port=$(free_port)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 dotnet "$BIN/server/Parley.Server.dll" --contentRoot "$BIN/server" --urls "http://127.0.0.1:$port" \
-  --Parley:MessagesPerSecond=1000000 --Parley:MessageBurst=1000000 --Parley:MaxParticipants=2 >"$BIN/server.log" 2>&1 &
+  --Parley:MessagesPerSecond=1000000 --Parley:MessageBurst=1000000 --Parley:MaxParticipants=2 --Parley:ResumeWindow=00:00:00 >"$BIN/server.log" 2>&1 &
 pids+=($!); server_pid=$!
 dotnet "$BIN/floor/Parley.Floor.dll" --urls "http://127.0.0.1:$floor_port" >"$BIN/floor.log" 2>&1 &
 pids+=($!); floor_pid=$!

@@ -24,7 +24,7 @@ joins:    --connections 10000 [--sources N] --concurrency 1000 --storm-concurren
 smoke:    a few seconds of each scenario at small sizes; exits 1 if anything failed
 
 The server must allow the load: run it with
-  --Parley:MessagesPerSecond=1000000 --Parley:MessageBurst=1000000 --Parley:MaxParticipants=2
+  --Parley:MessagesPerSecond=1000000 --Parley:MessageBurst=1000000 --Parley:MaxParticipants=2 --Parley:ResumeWindow=00:00:00
 Only loopback addresses (127.0.0.0/8) are accepted as targets.
 """;
 
