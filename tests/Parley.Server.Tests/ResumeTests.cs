@@ -16,6 +16,10 @@ public sealed class ResumeTests
 
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
 
+    // LongWrites keeps the fake clock's jumps below the write deadline: a write in flight when the
+    // test moves the clock half a minute would otherwise count as timed out and drop Ada.
+    private static readonly (string, string) LongWrites = ("WriteTimeout", "00:10:00");
+
     private static Task<ParleyTestServer> StartServer(params (string Key, string Value)[] settings) =>
         ParleyTestServer.StartAsync(settings.ToDictionary(s => "Parley:" + s.Key, s => (string?)s.Value), Ct);
 
@@ -189,7 +193,7 @@ public sealed class ResumeTests
     public async Task A_participant_away_past_the_window_leaves_and_its_token_no_longer_works()
     {
         var time = FakeClockServer.NewClock();
-        await using var server = await FakeClockServer.StartAsync(time, Ct, ("ResumeWindow", "00:00:30"));
+        await using var server = await FakeClockServer.StartAsync(time, Ct, ("ResumeWindow", "00:00:30"), LongWrites);
         var (ada, grace, token) = await Pair(server, "expiry");
         await using var owned = ada;
         // The window counts from when Grace was last heard: her join, 20 s before the loss.
@@ -209,7 +213,7 @@ public sealed class ResumeTests
     public async Task A_half_dead_connection_silent_past_the_window_cannot_be_resumed_and_its_participant_leaves()
     {
         var time = FakeClockServer.NewClock();
-        await using var server = await FakeClockServer.StartAsync(time, Ct, ("ResumeWindow", "00:00:30"));
+        await using var server = await FakeClockServer.StartAsync(time, Ct, ("ResumeWindow", "00:00:30"), LongWrites);
         var (ada, grace, token) = await Pair(server, "silent");
         await using var owned = ada;
         await using var old = grace;
