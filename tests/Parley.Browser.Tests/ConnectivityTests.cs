@@ -174,7 +174,8 @@ public sealed class ConnectivityTests(Chromium chromium)
         // Chrome gives up on unanswered checks after 15 s; the restart takes as long again.
         var tile = ada.TileOf("Grace");
         await Expect(tile).ToHaveAttributeAsync("data-connection", "retrying", new() { Timeout = 30_000 });
-        await Expect(tile.GetByRole(AriaRole.Status)).ToHaveTextAsync("Connection lost — retrying…");
+        // It never worked, so nothing was lost: the first attempt is being made again.
+        await Expect(tile.GetByRole(AriaRole.Status)).ToHaveTextAsync("Still trying to reach Grace…");
         // Usually both sides give up together; when their failures fall a restart apart, the one
         // that gave up first retries once more with the other's restart, so wait for both.
         await Expect(grace.TileOf("Ada")).ToHaveAttributeAsync("data-connection", "failed", new() { Timeout = 60_000 });
@@ -184,6 +185,33 @@ public sealed class ConnectivityTests(Chromium chromium)
         // Each side restarted ICE after its own failure, the polite one too.
         Assert.Equal(1, await IceConfigs.RestartsAsync(ada));
         Assert.Equal(1, await IceConfigs.RestartsAsync(grace));
+    }
+
+    [Fact]
+    public async Task A_first_attempt_that_never_gets_a_candidate_is_bounded_retried_once_then_given_up_in_plain_words()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ParleyTestServer.StartAsync(null, ct);
+        var room = TestRooms.New();
+        // Neither side ever gets a candidate of the other: ICE has nothing to check, so the
+        // browser never calls the attempt failed by itself.
+        await using var ada = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Ada", Participant.NoCandidates);
+        await using var grace = await Participant.OpenRoomAsync(_browser, server.BaseUri, room, "Grace", Participant.NoCandidates);
+        await ada.JoinAsync();
+        await grace.JoinAsync();
+
+        var tile = ada.TileOf("Grace");
+        var status = tile.GetByRole(AriaRole.Status);
+        await Expect(status).ToHaveTextAsync("Still trying to reach Grace…", new() { Timeout = 15_000 });
+        // Bounded: after 20 s the attempt counts as failed and is made again (an ICE restart) ...
+        await Expect(tile).ToHaveAttributeAsync("data-connection", "retrying", new() { Timeout = 30_000 });
+        await Expect(status).ToHaveTextAsync("Still trying to reach Grace…");
+        // ... and when that one gets nowhere either (30 s), the page says so in plain words.
+        await Expect(tile).ToHaveAttributeAsync("data-connection", "failed", new() { Timeout = 45_000 });
+        await Expect(status).ToHaveTextAsync("Cannot reach Grace. A firewall or the network between you may be blocking the call.");
+        await Expect(grace.TileOf("Ada")).ToHaveAttributeAsync("data-connection", "failed", new() { Timeout = 20_000 });
+        var restarts = await IceConfigs.RestartsAsync(ada) + await IceConfigs.RestartsAsync(grace);
+        Assert.True(restarts is >= 1 and <= 2, $"{restarts} ICE restarts between the two pages; expected one from each side at most");
     }
 
     private static Task<string[]> CspViolationsAsync(Participant p) =>

@@ -82,6 +82,9 @@ public sealed class Participant : IAsyncDisposable
     /// <summary>BreakIce, as an init script, makes the page's connectivity checks go nowhere (see probe.js).</summary>
     public const string BreakIce = "window.__parleyProbeBreakIce = true;";
 
+    /// <summary>NoCandidates, as an init script, drops every candidate from the other side (see probe.js), as if it sent none.</summary>
+    public const string NoCandidates = "window.__parleyProbeNoCandidates = true;";
+
     /// <summary>
     /// TurnCredentialOverride is an init script that makes the probe hand the page
     /// <paramref name="username"/> and <paramref name="password"/> for every TURN server, instead of

@@ -8,6 +8,9 @@
 //
 // A test may set, in an earlier init script:
 // - window.__parleyProbeBreakIce = true: connectivity checks go nowhere (below);
+// - window.__parleyProbeNoCandidates = true: the other side's candidates never
+//   arrive (dropped, in SDP too), as from a peer that never sends one; with
+//   both pages so, ICE has no pair to check and never says 'failed' by itself;
 // - window.__parleyProbeTurnCredential = {username, credential}: every TURN
 //   server in the `joined` and `ice-servers` signaling messages then carries
 //   that credential instead of the one the server minted, as if it had been
@@ -74,6 +77,7 @@
   // while signaling still works.
   const addIceCandidate = NativePeerConnection.prototype.addIceCandidate;
   NativePeerConnection.prototype.addIceCandidate = function (candidate, ...rest) {
+    if (window.__parleyProbeNoCandidates && candidate && candidate.candidate) return Promise.resolve();
     if (window.__parleyProbeBreakIce && candidate && candidate.candidate) {
       const fields = candidate.candidate.split(' ');
       if (fields.length > 5) fields[5] = '40999';
@@ -88,6 +92,9 @@
   const setRemoteDescription = NativePeerConnection.prototype.setRemoteDescription;
   NativePeerConnection.prototype.setRemoteDescription = function (description, ...rest) {
     if (description && description.type === 'offer' && this.signalingState === 'have-local-offer') collisions++;
+    if (window.__parleyProbeNoCandidates && description && description.sdp) {
+      description = { type: description.type, sdp: description.sdp.replace(/^a=candidate:.*\r?\n/gm, '') };
+    }
     return setRemoteDescription.call(this, description, ...rest);
   };
 

@@ -215,8 +215,12 @@ export class CallView {
 
     this.#rejoin = onRejoin;
     ui.rejoin.addEventListener('click', () => onRejoin());
-    // The network is back: do not wait for the next reconnect attempt.
-    window.addEventListener('online', () => this.#meeting?.reconnectNow());
+    // The network is back, or another one took over (Wi-Fi to wired, a roam): reconnect to the
+    // server at once and restart ICE, without waiting for timers to notice.
+    window.addEventListener('online', () => this.#meeting?.networkChanged());
+    /** @type {EventTarget | undefined} the Network Information API, where the browser has it (Chromium) */
+    const connection = /** @type {any} */ (navigator).connection;
+    connection?.addEventListener?.('change', () => this.#meeting?.networkChanged());
     byId('leave', HTMLButtonElement).addEventListener('click', () => this.#leave());
     ui.endedRejoin.addEventListener('click', () => location.reload());
     byId('copy-link', HTMLButtonElement).addEventListener('click', async () => {
@@ -688,8 +692,9 @@ export class CallView {
         tile.setConnection(state, 'Connection interrupted, trying again…');
         break;
       case 'retrying':
-        // The connection failed; the transport is trying again before it gives up.
-        tile.setConnection(state, 'Connection lost — retrying…');
+        // The connection failed; the transport is trying again before it gives up. A first
+        // attempt that never got anywhere was not lost: it is still being tried.
+        tile.setConnection(state, status.reached === false ? `Still trying to reach ${p.name}…` : 'Connection lost — retrying…');
         break;
       case 'failed':
         tile.setConnection(state, unreachableText(p, status));

@@ -325,9 +325,14 @@ export class Meeting extends Emitter {
     return this.#signaling.reconnecting;
   }
 
-  /** reconnectNow tries to get a lost connection to the server back at once (the network is back). */
-  reconnectNow() {
+  /**
+   * networkChanged is for this device's network coming back or changing: a
+   * lost connection to the server is tried again at once, and the media
+   * connections restart ICE (the path they used may be gone).
+   */
+  networkChanged() {
     this.#signaling.reconnectNow();
+    this.#paths?.networkChanged();
   }
 
   /** leave says goodbye to the room and closes every connection. */

@@ -73,7 +73,7 @@ export class MeshTransport extends Emitter {
     peer.on('connectionstate', (state) => {
       // 'closed' comes only from close(), which stops the events first.
       if (state === 'closed') return;
-      this.emit('connection', { id, status: { state, noRoute: peer.noRoute, relayOnly } });
+      this.emit('connection', { id, status: { state, noRoute: peer.noRoute, relayOnly, reached: peer.reached } });
     });
   }
 
@@ -121,6 +121,11 @@ export class MeshTransport extends Emitter {
   setIceServers(iceServers) {
     this.#config = { ...this.#config, iceServers };
     for (const peer of this.#peers.values()) peer.setIceServers(iceServers);
+  }
+
+  /** networkChanged restarts ICE on every connection: the path each one used may be gone. */
+  networkChanged() {
+    for (const peer of this.#peers.values()) peer.networkChanged();
   }
 
   /** @type {Map<string, number>} */

@@ -229,6 +229,11 @@ export class MediaPaths extends Emitter {
     for (const path of this.#paths.values()) path.transport.setIceServers(iceServers);
   }
 
+  /** networkChanged tells every path's transport this device's network changed. */
+  networkChanged() {
+    for (const path of this.#paths.values()) path.transport.networkChanged();
+  }
+
   /** switching is true from a switch's start until the old path is let go (getStats then waits: it costs CPU the switch needs). */
   get switching() {
     return this.#switch !== null || this.#settle !== null;

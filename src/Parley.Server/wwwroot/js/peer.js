@@ -17,7 +17,19 @@
 // When ICE fails, either side restarts it (restartIce(): the new offer goes
 // through perfect negotiation like any other) and the Peer reports
 // 'retrying' until the connection works again or the restart fails too, when
-// it reports 'failed' and gives up. Gathering that ends without a single
+// it reports 'failed' and gives up. A connection that stays 'disconnected'
+// for DISCONNECTED_RESTART_MS is restarted by the impolite side alone (one
+// restart offer, no glare). Chrome says 'disconnected' only some 6 s after
+// the packets stop, so the Peer watches the flow itself too (the bytes its
+// candidate pairs received, once a second): a steady flow that stops for STALL_MS
+// reports 'disconnected' at once, and the impolite side restarts ICE then
+// (the old path keeps being used until a new one works, so a blip that
+// heals by itself costs nothing). A network change (networkChanged()) restarts it
+// at once from the side that saw the change, and revives one given up. A
+// first attempt that never connects (a peer whose candidates never come:
+// no pair to check, so the browser never says 'failed') counts as a failure
+// after CONNECT_TIMEOUT_MS, so it is retried once and then given up on,
+// like any other. Gathering that ends without a single
 // local candidate counts as a failure too: it is what relay-only mode gets
 // from a TURN server that refuses it or cannot be reached, and the browser
 // never reports that as 'failed' (the connection just stays 'new').
@@ -53,6 +65,44 @@ const MAX_ICE_RESTARTS = 1;
  * candidate pair to check), which would otherwise say "retrying" for ever.
  */
 const RESTART_TIMEOUT_MS = 30_000;
+
+/**
+ * CONNECT_TIMEOUT_MS bounds a first attempt: a connection that has never
+ * connected by then is treated as failed (restarted once, then given up).
+ * Two pages on one machine connect in well under a second, a relayed call
+ * under load in a few; and it is later than Chrome's own failure of checks
+ * that go unanswered (about 15 s), so this only catches the attempts that
+ * have nothing to check.
+ */
+const CONNECT_TIMEOUT_MS = 20_000;
+
+/**
+ * DISCONNECTED_RESTART_MS is how long a connection may stay 'disconnected'
+ * (no answer to consent checks: a Wi-Fi roam, a blip) before the impolite
+ * side restarts ICE, rather than wait for the browser to call it 'failed'
+ * (Chrome: about 30 s later). Chrome says 'disconnected' after about 2.5 s
+ * without an answer, so a path that is gone is replaced about 5 s after it
+ * went; one that only blipped has come back by itself before.
+ */
+const DISCONNECTED_RESTART_MS = 2_000;
+
+/**
+ * STALL_MS is how long a steady flow of packets may stop before the Peer
+ * calls the connection interrupted. Audio alone (even muted: silence is
+ * sent) brings fifty packets a second.
+ */
+const STALL_MS = 2_500;
+
+/** WATCH_EVERY_MS is how often the Peer reads how many bytes its connection received. */
+const WATCH_EVERY_MS = 1_000;
+
+/**
+ * MEDIA_BYTES is how much a reading must have grown to count as media
+ * flowing (muted audio alone brings some 4 kB a second): a stop counts as a
+ * stall only after a flow. A pair with no media at all (nobody has a
+ * device) gets only the odd control packet, and is never called stalled.
+ */
+const MEDIA_BYTES = 2_000;
 
 /**
  * GIVE_UP_DELAY_MS is how long a failure must last before the Peer gives up:
@@ -93,6 +143,13 @@ export class Peer extends Emitter {
   #state = 'new';
   #restartTimer = 0;
   #giveUpTimer = 0;
+  #connectTimer = 0;
+  #disconnectedTimer = 0;
+  /** #reached is true once the connection has worked. */
+  #reached = false;
+  #watchTimer = 0;
+  /** the flow watch: bytes received at the last reading, whether media flowed before it, when they last grew */
+  #flow = { bytes: -1, flowing: false, grewAt: 0, stalled: false };
   /** #localCandidates counts the candidates of the current gathering. */
   #localCandidates = 0;
   /** #noRoute is true when the last gathering ended without any local candidate. */
@@ -146,6 +203,10 @@ export class Peer extends Emitter {
       else this.emit('stream', stream);
     };
     this.pc.onconnectionstatechange = () => this.#onConnectionState();
+    this.#connectTimer = setTimeout(() => {
+      if (!this.#closed && !this.#reached && !this.#troubled) this.#onFailure();
+    }, CONNECT_TIMEOUT_MS);
+    this.#watchTimer = setInterval(() => void this.#watchFlow(), WATCH_EVERY_MS);
 
     if (initiator) {
       for (const slot of SLOTS) {
@@ -160,6 +221,11 @@ export class Peer extends Emitter {
   /** connectionState is the last PeerState reported. */
   get connectionState() {
     return this.#state;
+  }
+
+  /** reached is true once the connection has worked (a 'retrying' before that is still a first attempt). */
+  get reached() {
+    return this.#reached;
   }
 
   /**
@@ -189,6 +255,20 @@ export class Peer extends Emitter {
     const state = this.pc.connectionState;
     if (state === 'failed' || this.#state === 'failed') this.#restartIce();
     else if (state === 'disconnected') this.pc.restartIce();
+  }
+
+  /**
+   * networkChanged restarts ICE at once: this device's network changed (the
+   * browser came back online, or changed connection), so the path in use
+   * may be gone and a new one must be found; a connection given up on is
+   * tried again too. Perfect negotiation carries the restart from either side.
+   */
+  networkChanged() {
+    if (this.#closed) return;
+    clearTimeout(this.#disconnectedTimer);
+    clearTimeout(this.#giveUpTimer);
+    this.#restarts = 0;
+    this.#restartIce();
   }
 
   /**
@@ -223,6 +303,9 @@ export class Peer extends Emitter {
     this.#closed = true;
     clearTimeout(this.#restartTimer);
     clearTimeout(this.#giveUpTimer);
+    clearTimeout(this.#connectTimer);
+    clearTimeout(this.#disconnectedTimer);
+    clearInterval(this.#watchTimer);
     this.pc.onnegotiationneeded = null;
     this.pc.onicegatheringstatechange = null;
     this.pc.onicecandidate = null;
@@ -236,8 +319,12 @@ export class Peer extends Emitter {
     if (this.#closed) return;
     const state = this.pc.connectionState;
     if (state !== 'failed') clearTimeout(this.#giveUpTimer);
+    if (state !== 'disconnected') clearTimeout(this.#disconnectedTimer);
     switch (state) {
       case 'connected':
+        if (this.#flow.stalled) return; // the watch says when packets flow again
+        this.#reached = true;
+        clearTimeout(this.#connectTimer);
         this.#restarts = 0;
         this.#troubled = false;
         clearTimeout(this.#restartTimer);
@@ -246,9 +333,20 @@ export class Peer extends Emitter {
       case 'failed':
         this.#onFailure();
         return;
+      case 'disconnected':
+        // The impolite side restarts a connection that stays interrupted; the polite side
+        // answers its offer (if both restarted, perfect negotiation would sort it out).
+        // (Not again when the flow watch has restarted it already.)
+        if (!this.polite && !this.#flow.stalled) {
+          clearTimeout(this.#disconnectedTimer);
+          this.#disconnectedTimer = setTimeout(() => {
+            if (!this.#closed && this.pc.connectionState === 'disconnected') this.#restartIce(false);
+          }, DISCONNECTED_RESTART_MS);
+        }
+        this.#setState(this.#troubled ? 'retrying' : state);
+        return;
       case 'new':
       case 'connecting':
-      case 'disconnected':
         // After a failure, any new attempt (ours or the other side's restart) is a retry.
         this.#setState(this.#troubled ? 'retrying' : state);
         return;
@@ -278,20 +376,62 @@ export class Peer extends Emitter {
     this.#setState('retrying');
   }
 
+  /**
+   * watchFlow reads the bytes the connection received: a steady flow that
+   * stops for STALL_MS while the browser still says 'connected' is an
+   * interruption (reported as 'disconnected'; the impolite side restarts
+   * ICE), and the flow coming back ends it.
+   */
+  async #watchFlow() {
+    if (this.#closed || this.pc.connectionState !== 'connected') return;
+    let bytes = 0;
+    try {
+      (await this.pc.getStats()).forEach((s) => {
+        if (s.type === 'candidate-pair') bytes += s.bytesReceived ?? 0;
+      });
+    } catch {
+      return;
+    }
+    if (this.#closed) return;
+    const flow = this.#flow;
+    const now = performance.now();
+    if (bytes !== flow.bytes) {
+      flow.flowing = flow.bytes >= 0 && bytes - flow.bytes >= MEDIA_BYTES;
+      flow.bytes = bytes;
+      flow.grewAt = now;
+      if (flow.stalled) {
+        flow.stalled = false;
+        this.#onConnectionState();
+      }
+      return;
+    }
+    if (flow.stalled || !flow.flowing || now - flow.grewAt < STALL_MS) return;
+    flow.stalled = true;
+    flow.flowing = false;
+    this.#setState(this.#troubled ? 'retrying' : 'disconnected');
+    if (!this.polite) this.#restartIce(false);
+  }
+
   /** failing is true while the connection is failed or has no route. */
   #failing() {
     return !this.#closed && (this.pc.connectionState === 'failed' || this.#noRoute);
   }
 
-  /** restartIce starts an ICE restart and reports 'retrying' until it works or fails. */
-  #restartIce() {
-    this.#troubled = true;
+  /**
+   * restartIce starts an ICE restart, given up on if it has not connected
+   * within RESTART_TIMEOUT_MS. After a failure it reports 'retrying' until
+   * it works or fails; a restart of a connection that is only interrupted
+   * (`afterFailure` false) keeps saying 'disconnected'.
+   * @param {boolean} [afterFailure]
+   */
+  #restartIce(afterFailure = true) {
+    if (afterFailure) this.#troubled = true;
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {
       if (!this.#closed && this.pc.connectionState !== 'connected') this.#giveUp();
     }, RESTART_TIMEOUT_MS);
     this.pc.restartIce();
-    this.#setState('retrying');
+    if (afterFailure) this.#setState('retrying');
   }
 
   #giveUp() {

@@ -301,6 +301,18 @@ export class SfuTransport extends Emitter {
     }
   }
 
+  /**
+   * networkChanged restarts ICE on both connections, each the way it always
+   * is: the publisher offers a restart itself; for the subscribe connection
+   * the media server is asked for a restart offer.
+   */
+  networkChanged() {
+    if (this.#closed) return;
+    const pc = this.#publish;
+    if (pc) this.#onPublish(() => this.#offer(pc, { iceRestart: true }, false));
+    if (this.#subscribe) this.#signal({ type: 'sfu-restart', pc: 'subscribe' });
+  }
+
   /** @type {{pc: RTCPeerConnection, at: number, report: Promise<RTCStatsReport>} | null} the last subscribe report, shared by everyone's tile */
   #stats = null;
 

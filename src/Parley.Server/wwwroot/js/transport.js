@@ -44,6 +44,8 @@ import { SfuTransport } from './sfu.js';
  * @property {boolean} noRoute this side found no way out at all: its last ICE gathering ended without a
  *   candidate (in relay-only mode: the TURN server could not be used)
  * @property {boolean} relayOnly the connection may use only the TURN relay (ICE transport policy `relay`)
+ * @property {boolean} [reached] false while the first attempt is still being made (it has never worked:
+ *   a 'retrying' then is a second try, not a lost connection); absent where the transport does not say
  */
 
 /**
@@ -112,6 +114,8 @@ import { SfuTransport } from './sfu.js';
  *   our media of `kind` (null: nothing), to everyone; `screen` is the shared screen, a second video
  * @property {(iceServers: RTCIceServer[]) => void} setIceServers fresh ICE servers (TURN credentials) for
  *   the connections to come and the next ICE restart of the ones there are; the transport policy stays
+ * @property {() => void} networkChanged this device's network changed (back online, another connection):
+ *   restart ICE at once, and try again a connection given up on
  * @property {(id: string, level: VideoLevel) => void} [setView] how large participant `id`'s video is shown,
  *   so a transport that can (the SFU's simulcast) sends the size that fits, or none
  * @property {(id: string, wants: {audio: boolean, video: boolean}) => Promise<boolean>} playing whether participant
