@@ -84,6 +84,25 @@ function lostText(info) {
 }
 
 /**
+ * AWAY_TOO_LONG_MS is how long away makes a refused resume "away too long":
+ * the server keeps a place for 30 s by default, counted from when it last
+ * heard from us (up to 5 s before the connection was seen lost).
+ */
+const AWAY_TOO_LONG_MS = 20_000;
+
+/**
+ * rejoinText says why the page joins the meeting again after its stay could
+ * not be resumed.
+ * @param {CloseInfo} info
+ * @returns {string}
+ */
+export function rejoinText(info) {
+  if (info.away?.serverRestarted) return 'The server restarted: joining the meeting again…';
+  if (info.away && info.away.ms < AWAY_TOO_LONG_MS) return 'The server lost your place in the meeting (it may have restarted): joining again…';
+  return 'You were away too long: joining the meeting again…';
+}
+
+/**
  * unreachableText says why the connection to `p` was given up.
  * @param {Participant} p
  * @param {ConnectionStatus} status
@@ -735,8 +754,8 @@ export class CallView {
     setNotice(ui.serverStatus, '');
     if (info.byClient) return;
     if (info.code === RESUME_FAILED) {
-      // Away too long (or the server restarted): the stay is over, so join afresh at once.
-      toast('You were away too long: joining the meeting again…');
+      // The stay is over (away too long, or the server restarted): join afresh at once.
+      toast(rejoinText(info));
       this.#rejoin();
       return;
     }

@@ -133,6 +133,8 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @property {number} code WebSocket close code (1006 when the connection died)
  * @property {string} reason close reason from the server, may be empty
  * @property {boolean} byClient true when this client asked to close
+ * @property {{ms: number, serverRestarted: boolean}} [away] for RESUME_FAILED: how long the connection
+ *   was lost before the refusal, and whether the server said it was going away (1001) meanwhile
  */
 
 /**
@@ -213,6 +215,9 @@ export class SignalingClient extends Emitter {
   #away = null;
   #attempt = 0;
   #retryTimer = 0;
+  /** since when the connection has been lost, and whether the server said it was going away (1001) */
+  #lostAt = 0;
+  #serverWentAway = false;
 
   /** @param {string} url WebSocket URL of the signaling endpoint */
   constructor(url) {
@@ -302,7 +307,16 @@ export class SignalingClient extends Emitter {
       this.#finish(code, reason, this.#closeRequested);
       return;
     }
-    if (this.#away === null) this.#away = [];
+    if (this.#away === null) {
+      this.#away = [];
+      this.#lostAt = Date.now();
+      this.#serverWentAway = false;
+    }
+    // A server going away (1001, a deploy) is still there for a moment: do not try it at once.
+    if (code === 1001) {
+      this.#serverWentAway = true;
+      this.#attempt = Math.max(this.#attempt, 1);
+    }
     this.#seenWhileAway();
     const delay = reconnectDelay(this.#attempt);
     this.emit('reconnecting', { attempt: this.#attempt, delay });
@@ -510,7 +524,8 @@ export class SignalingClient extends Emitter {
           // The stay is over (too long away, or the server restarted): the user must join afresh.
           this.#resumeId = '';
           this.#away = null;
-          this.#finish(RESUME_FAILED, String(msg.message ?? 'resume-failed'), false);
+          const away = { ms: Date.now() - this.#lostAt, serverRestarted: this.#serverWentAway };
+          this.#finish(RESUME_FAILED, String(msg.message ?? 'resume-failed'), false, away);
           return;
         }
         if (typeof msg.ref === 'string' && this.#pending.has(msg.ref)) {
@@ -566,8 +581,9 @@ export class SignalingClient extends Emitter {
    * @param {number} code
    * @param {string} reason
    * @param {boolean} byClient
+   * @param {CloseInfo['away']} [away]
    */
-  #finish(code, reason, byClient) {
+  #finish(code, reason, byClient, away) {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#pingTimer);
@@ -576,7 +592,7 @@ export class SignalingClient extends Emitter {
     for (const id of [...this.#pending.keys()]) {
       this.#settle(id, null, new Error('The connection to the server closed.'));
     }
-    this.emit('close', { code, reason, byClient });
+    this.emit('close', away ? { code, reason, byClient, away } : { code, reason, byClient });
     this.clearListeners();
   }
 }
