@@ -7,38 +7,15 @@ namespace Parley.Browser.Tests;
 /// reconnects refused, stays in the call: nobody sees them leave, the media between the pages
 /// goes on decoding throughout, and the chat sent to them meanwhile arrives afterwards, in order,
 /// once. Grace's page reaches the server through a relay port of her own (<see cref="TcpRelay"/>)
-/// that nftables rules in the test's namespace cut alone; Ada's goes straight to the server.
+/// that nftables rules in the test's namespace cut alone (<see cref="SignalingCut"/>); Ada's goes straight to the server.
 /// </summary>
 public sealed class ResumeCallTests(Chromium chromium)
 {
-    private const string Table = "parleycut";
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private readonly IBrowser _browser = chromium.Browser;
 
     private static ILocator ChatTexts(Participant p) => p.Page.Locator("#chat-log .chat-message .chat-text");
-
-    // CutAsync cuts the relay's port: a silent drop both ways, or a reset of the open sockets with
-    // every new connection refused by a reset until HealAsync.
-    private static async Task CutAsync(int port, bool reset)
-    {
-        await Commands.RunAsync(Ct, "nft", $"add table inet {Table}");
-        await Commands.RunAsync(Ct, "nft", $"add chain inet {Table} in {{ type filter hook input priority 0 ; policy accept ; }}");
-        if (reset)
-        {
-            await Commands.RunAsync(Ct, "nft", $"add rule inet {Table} in tcp dport {port} reject with tcp reset");
-            // An idle socket sends nothing for a rule to catch: destroy the open ones too.
-            await Commands.RunAsync(Ct, "ss", "-K", "-t", "state", "established", $"( dport = :{port} or sport = :{port} )");
-        }
-        else
-        {
-            await Commands.RunAsync(Ct, "nft", $"add rule inet {Table} in tcp dport {port} drop");
-            await Commands.RunAsync(Ct, "nft", $"add rule inet {Table} in tcp sport {port} drop");
-        }
-    }
-
-    private static Task<bool> HealAsync() => Commands.TryRunAsync(Commands.ToTestOutput, "nft", $"delete table inet {Table}");
 
     private static async Task<(ParleyTestServer Server, TcpRelay Relay, Participant Ada, Participant Grace)> CallAsync(IBrowser browser, Dictionary<string, string?>? settings = null)
     {
@@ -74,7 +51,7 @@ public sealed class ResumeCallTests(Chromium chromium)
         var started = DateTime.UtcNow;
         try
         {
-            await CutAsync(relay.Port, reset);
+            await SignalingCut.CutAsync(relay.Port, reset, Ct);
             if (reset)
             {
                 // Both sides say what is happening, in words.
@@ -94,7 +71,7 @@ public sealed class ResumeCallTests(Chromium chromium)
         }
         finally
         {
-            await HealAsync();
+            await SignalingCut.HealAsync();
         }
 
         // Everything sent during the outage arrives, in order, once.
@@ -128,14 +105,14 @@ public sealed class ResumeCallTests(Chromium chromium)
         await using var g = grace;
         try
         {
-            await CutAsync(relay.Port, reset: true);
+            await SignalingCut.CutAsync(relay.Port, reset: true, Ct);
             // The window counts from when the server last heard from Grace (she pings every 5 s).
             await Expect(ada.TileOf("Grace")).ToHaveCountAsync(0, new() { Timeout = 15_000 });
             await Task.Delay(TimeSpan.FromSeconds(2), Ct);
         }
         finally
         {
-            await HealAsync();
+            await SignalingCut.HealAsync();
         }
 
         await Expect(grace.Page.Locator("#toast")).ToContainTextAsync("You were away too long", new() { Timeout = 30_000 });
