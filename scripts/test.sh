@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test.sh builds Parley and runs every test: the server's unit and integration tests, the
 # network tests against Debian's coturn, the SFU tests against Debian's Janus, the browser
-# tests in Chromium, then the container images (scripts/image-test.sh, as root). As root it
-# installs what is missing (Debian's chromium, coturn, janus) and runs the tests inside a network
+# tests in Chromium and Firefox ESR, then the container images (scripts/image-test.sh, as root). As root it
+# installs what is missing (Debian's chromium, firefox-esr, coturn, janus, node) and runs the tests inside a network
 # namespace of their own that holds only loopback, so no browser or WebRTC traffic can leave the
 # machine. Without root the tests run directly.
 #
@@ -19,6 +19,9 @@ command -v turnserver >/dev/null 2>&1 || need_packages+=(coturn)
 command -v nft >/dev/null 2>&1 || need_packages+=(nftables)
 command -v docker-compose >/dev/null 2>&1 || need_packages+=(docker-compose)
 command -v janus >/dev/null 2>&1 || need_packages+=(janus)
+command -v firefox-esr >/dev/null 2>&1 || need_packages+=(firefox-esr)
+command -v node >/dev/null 2>&1 || need_packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_packages+=(npm)
 if ((${#need_packages[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     log "installing ${need_packages[*]}"
@@ -36,6 +39,11 @@ if ((${#need_packages[@]})); then
     exit 1
   fi
 fi
+
+# The Firefox tests' driver (tests/firefox/driver.mjs): puppeteer-core, from the lock file. It
+# drives Debian's Firefox over WebDriver BiDi, so no browser is downloaded.
+log "installing the Firefox driver's packages (npm ci)"
+(cd tests/firefox && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 
 log "building"
 dotnet build Parley.slnx -warnaserror -nologo -clp:NoSummary -v:quiet

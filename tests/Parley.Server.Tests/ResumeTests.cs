@@ -1,5 +1,8 @@
 using System.Net.WebSockets;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Parley.Signaling;
 using Parley.Testing;
 
 namespace Parley.Server.Tests;
@@ -29,6 +32,9 @@ public sealed class ResumeTests
         var (ada, _) = await SignalingClient.ConnectAndJoinAsync(server.WebSocketUri, room, "Ada", Ct);
         var (grace, joined) = await SignalingClient.ConnectAndJoinAsync(server.WebSocketUri, room, "Grace", Ct);
         await ada.ReceiveTypeAsync("peer-joined", Ct);
+        // The window comes with the token, in whole seconds, so the client can tell the user why a resume failed.
+        Assert.Equal((int)Math.Ceiling(server.App.Services.GetRequiredService<IOptions<SignalingOptions>>().Value.ResumeWindow.TotalSeconds),
+            joined.GetProperty("resumeWindow").GetInt32());
         return (ada, grace, joined.GetProperty("resume").GetString()!);
     }
 
@@ -322,6 +328,7 @@ public sealed class ResumeTests
         var (grace, joined) = await SignalingClient.ConnectAndJoinAsync(server.WebSocketUri, "off", "Grace", Ct);
         await ada.ReceiveTypeAsync("peer-joined", Ct);
         Assert.False(joined.TryGetProperty("resume", out _));
+        Assert.False(joined.TryGetProperty("resumeWindow", out _));
         grace.Socket.Abort();
         var left = await ada.ReceiveAsync(Ct);
         Assert.Equal("peer-left", Type(left));

@@ -28,7 +28,8 @@ public sealed record JoinedMessage(
     string Mode = "mesh",
     int Epoch = 0,
     IReadOnlyList<ChatInfo>? Chat = null,
-    string? Resume = null)
+    string? Resume = null,
+    int? ResumeWindow = null)
 {
     [JsonPropertyOrder(-1)] public string Type => "joined";
 }

@@ -390,7 +390,8 @@ internal sealed partial class SignalingSession : IConnectionHandler
             var selfInfo = new PeerInfo(self.Id, self.Name);
             var mode = SfuSignals.ModeName(context.Mode);
             var chat = context.Chat.Count == 0 ? null : context.Chat.Select(ChatInfo.Of).ToArray();
-            var joined = new JoinedMessage(roomId, selfInfo, list, iceServers, ice.TransportPolicy, mode, context.Epoch, chat, token);
+            var joined = new JoinedMessage(roomId, selfInfo, list, iceServers, ice.TransportPolicy, mode, context.Epoch, chat, token,
+                token is null ? null : (int)Math.Ceiling(Options.ResumeWindow.TotalSeconds));
             return new JoinFrameSet(
                 Serialize(joined, Json.JoinedMessage),
                 Serialize(new PeerJoinedMessage(selfInfo), Json.PeerJoinedMessage),

@@ -120,7 +120,7 @@ public static class TileFlow
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(300);
 
     /// <summary>ReadAsync returns what each remote tile plays, in the grid's order.</summary>
-    public static async Task<IReadOnlyList<TileMedia>> ReadAsync(Participant p) => await p.ProbeAsync<TileMedia[]>("tiles()");
+    public static async Task<IReadOnlyList<TileMedia>> ReadAsync(IPageProbe p) => await p.ProbeAsync<TileMedia[]>("tiles()");
 
     /// <summary>OpenConnectionsAsync is the number of the page's peer connections that are not closed.</summary>
     public static Task<int> OpenConnectionsAsync(Participant p) => p.Page.EvaluateAsync<int>("() => window.__parleyProbe.openConnections()");
@@ -130,7 +130,7 @@ public static class TileFlow
     /// the tile of each decodes video (unless in <paramref name="withoutVideo"/>) and receives audio
     /// (unless in <paramref name="silent"/>: a participant who sends nothing at all).
     /// </summary>
-    public static async Task WaitForAllAsync(Participant p, IReadOnlyCollection<string> names, CancellationToken cancellationToken,
+    public static async Task WaitForAllAsync(IPageProbe p, IReadOnlyCollection<string> names, CancellationToken cancellationToken,
         TimeSpan? timeout = null, IReadOnlyCollection<string>? withoutVideo = null, IReadOnlyCollection<string>? silent = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));

@@ -12,12 +12,15 @@ namespace Parley.Testing;
 /// with the test-only probe (probe.js) injected before the app's scripts. It keeps the page's
 /// console, errors, dialogs and responses, for the test's output and for assertions.
 /// </summary>
-public sealed class Participant : IAsyncDisposable
+public sealed class Participant : IPageProbe, IAsyncDisposable
 {
     /// <summary>JoinTimeoutMs bounds the time from clicking Join to being in the meeting.</summary>
     public const float JoinTimeoutMs = 15_000;
 
     private static readonly string Probe = ReadProbe();
+
+    /// <summary>ProbeScript is probe.js, for pages of other browsers than Playwright's.</summary>
+    public static string ProbeScript => Probe;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly ConcurrentQueue<string> _log = new();
@@ -171,11 +174,13 @@ public sealed class Participant : IAsyncDisposable
     /// <summary>Button is a visible button by its accessible name.</summary>
     public ILocator Button(string name) => Page.GetByRole(AriaRole.Button, new() { Name = name, Exact = true });
 
-    /// <summary>ProbeAsync calls <c>window.__parleyProbe.</c><paramref name="call"/> (e.g. <c>ice()</c>) in the page and reads its JSON result.</summary>
-    public async Task<T> ProbeAsync<T>(string call)
+    public Task<T> EvaluateAsync<T>(string expression) => Page.EvaluateAsync<T>(expression);
+
+    /// <summary>ProbeAsync calls <c>window.__parleyProbe.</c><paramref name="probeCall"/> (e.g. <c>ice()</c>) in the page and reads its JSON result.</summary>
+    public async Task<T> ProbeAsync<T>(string probeCall)
     {
-        var json = await Page.EvaluateAsync<string>($"async () => JSON.stringify(await window.__parleyProbe.{call})");
-        return JsonSerializer.Deserialize<T>(json, Json) ?? throw new InvalidOperationException($"{Name}: {call} answered null.");
+        var json = await Page.EvaluateAsync<string>($"async () => JSON.stringify(await window.__parleyProbe.{probeCall})");
+        return JsonSerializer.Deserialize<T>(json, Json) ?? throw new InvalidOperationException($"{Name}: {probeCall} answered null.");
     }
 
     public async ValueTask DisposeAsync()

@@ -84,11 +84,11 @@ function lostText(info) {
 }
 
 /**
- * AWAY_TOO_LONG_MS is how long away makes a refused resume "away too long":
- * the server keeps a place for 30 s by default, counted from when it last
- * heard from us (up to 5 s before the connection was seen lost).
+ * HEARD_BEFORE_LOSS_MS is how long before the connection was seen lost the
+ * server may have last heard from us (the window counts from then): a ping
+ * interval, and the time a dead socket takes to be given up.
  */
-const AWAY_TOO_LONG_MS = 20_000;
+const HEARD_BEFORE_LOSS_MS = 15_000;
 
 /**
  * rejoinText says why the page joins the meeting again after its stay could
@@ -98,7 +98,9 @@ const AWAY_TOO_LONG_MS = 20_000;
  */
 export function rejoinText(info) {
   if (info.away?.serverRestarted) return 'The server restarted: joining the meeting again…';
-  if (info.away && info.away.ms < AWAY_TOO_LONG_MS) return 'The server lost your place in the meeting (it may have restarted): joining again…';
+  if (info.away && info.away.ms + HEARD_BEFORE_LOSS_MS < info.away.windowMs) {
+    return 'The server lost your place in the meeting (it may have restarted): joining again…';
+  }
   return 'You were away too long: joining the meeting again…';
 }
 

@@ -187,7 +187,8 @@ export class Peer extends Emitter {
       this.#noRoute = false;
     };
     this.pc.onicecandidate = ({ candidate }) => {
-      if (candidate) this.#localCandidates++;
+      // Firefox ends each generation with an empty candidate (then the null): not a route.
+      if (candidate?.candidate) this.#localCandidates++;
       this.#signal({ type: 'candidate', to: this.id, candidate: candidate ? candidate.toJSON() : null });
       if (!candidate && this.#localCandidates === 0 && !this.#closed) {
         this.#noRoute = true;

@@ -375,6 +375,8 @@ export class SfuTransport extends Emitter {
     const screen = this.#senders.screen;
     if (screen && this.#tracks.screen) void tuneScreenSender(screen.sender).catch(() => {});
     pc.onicecandidate = ({ candidate }) => {
+      // Firefox ends each generation with an empty candidate before the null: nothing to send.
+      if (candidate && !candidate.candidate) return;
       this.#signal({ type: 'sfu-candidate', pc: 'publish', candidate: candidate ? candidate.toJSON() : null });
     };
     pc.onconnectionstatechange = () => {
@@ -458,6 +460,7 @@ export class SfuTransport extends Emitter {
       this.#subscribeCandidates = [];
       const own = pc;
       pc.onicecandidate = ({ candidate }) => {
+        if (candidate && !candidate.candidate) return; // Firefox's end of a generation; the null follows
         this.#signal({ type: 'sfu-candidate', pc: 'subscribe', candidate: candidate ? candidate.toJSON() : null });
       };
       pc.ontrack = () => this.#regroup();

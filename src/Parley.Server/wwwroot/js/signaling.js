@@ -133,8 +133,9 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @property {number} code WebSocket close code (1006 when the connection died)
  * @property {string} reason close reason from the server, may be empty
  * @property {boolean} byClient true when this client asked to close
- * @property {{ms: number, serverRestarted: boolean}} [away] for RESUME_FAILED: how long the connection
- *   was lost before the refusal, and whether the server said it was going away (1001) meanwhile
+ * @property {{ms: number, windowMs: number, serverRestarted: boolean}} [away] for RESUME_FAILED: how long
+ *   the connection was lost before the refusal, the server's resume window (`joined.resumeWindow`),
+ *   and whether the server said it was going away (1001) meanwhile
  */
 
 /**
@@ -218,6 +219,8 @@ export class SignalingClient extends Emitter {
   /** since when the connection has been lost, and whether the server said it was going away (1001) */
   #lostAt = 0;
   #serverWentAway = false;
+  /** the server's resume window, from `joined` */
+  #windowMs = 30_000;
 
   /** @param {string} url WebSocket URL of the signaling endpoint */
   constructor(url) {
@@ -511,6 +514,7 @@ export class SignalingClient extends Emitter {
         if (this.#joinId) {
           this.#stay = this.#pending.get(this.#joinId)?.stay ?? null;
           this.#token = typeof msg.resume === 'string' ? msg.resume : '';
+          this.#windowMs = typeof msg.resumeWindow === 'number' ? msg.resumeWindow * 1000 : 30_000;
           this.#seen = 1;
           this.#settle(this.#joinId, msg, null);
         }
@@ -524,7 +528,7 @@ export class SignalingClient extends Emitter {
           // The stay is over (too long away, or the server restarted): the user must join afresh.
           this.#resumeId = '';
           this.#away = null;
-          const away = { ms: Date.now() - this.#lostAt, serverRestarted: this.#serverWentAway };
+          const away = { ms: Date.now() - this.#lostAt, windowMs: this.#windowMs, serverRestarted: this.#serverWentAway };
           this.#finish(RESUME_FAILED, String(msg.message ?? 'resume-failed'), false, away);
           return;
         }
