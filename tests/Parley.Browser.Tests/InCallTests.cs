@@ -321,7 +321,9 @@ public sealed class InCallTests(Chromium chromium)
         await summary.ClickAsync();
         var lines = tile.Locator(".quality-lines li");
         await Expect(lines.Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex(@"^Round trip: \d+ ms$") })).ToHaveCountAsync(1);
-        await Expect(lines.Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex(@"^Packet loss: \d+\.\d %$") })).ToHaveCountAsync(1);
+        // Loss and bitrate are rates: they need a second sample, 5 s after the first (which may be
+        // the one that said "good", from the round trip alone).
+        await Expect(lines.Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex(@"^Packet loss: \d+\.\d %$") })).ToHaveCountAsync(1, new() { Timeout = 12_000 });
         await Expect(lines.Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex(@"^Bitrate: [1-9]\d* kb/s$") })).ToHaveCountAsync(1);
         await Expect(lines.Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex(@"^Video: \d+×\d+") })).ToHaveCountAsync(1);
         await Expect(lines.Filter(new() { HasText = "Path: direct" })).ToHaveCountAsync(1);
