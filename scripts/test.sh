@@ -2,7 +2,7 @@
 # test.sh builds Parley and runs every test: the server's unit and integration tests, the
 # network tests against Debian's coturn, the SFU tests against Debian's Janus, the browser
 # tests in Chromium and Firefox ESR, then the container images (scripts/image-test.sh, as root). As root it
-# installs what is missing (Debian's chromium, firefox-esr, coturn, janus, node) and runs the tests inside a network
+# installs what is missing (Debian's chromium, firefox-esr, coturn, janus, redis-server, node) and runs the tests inside a network
 # namespace of their own that holds only loopback, so no browser or WebRTC traffic can leave the
 # machine. Without root the tests run directly.
 #
@@ -20,6 +20,7 @@ command -v nft >/dev/null 2>&1 || need_packages+=(nftables)
 command -v docker-compose >/dev/null 2>&1 || need_packages+=(docker-compose)
 command -v janus >/dev/null 2>&1 || need_packages+=(janus)
 command -v firefox-esr >/dev/null 2>&1 || need_packages+=(firefox-esr)
+command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
 command -v node >/dev/null 2>&1 || need_packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_packages+=(npm)
 if ((${#need_packages[@]})); then
@@ -33,6 +34,10 @@ if ((${#need_packages[@]})); then
     if [[ " ${need_packages[*]} " == *" janus "* && -d /run/systemd/system ]]; then
       log "disabling the janus package's own service (open to the network; see docs/deployment.md)"
       systemctl disable --now janus >/dev/null 2>&1 || true
+    fi
+    # The same for redis-server: the tests start their own, on ports of their own.
+    if [[ " ${need_packages[*]} " == *" redis-server "* && -d /run/systemd/system ]]; then
+      systemctl disable --now redis-server >/dev/null 2>&1 || true
     fi
   else
     echo "missing: ${need_packages[*]} (install them, or run this script as root)" >&2

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.StaticFiles;
+using Parley.Cluster;
 using Parley.Operations;
 using Parley.Sfu;
 using Parley.Signaling;
@@ -12,7 +13,7 @@ public static class ParleyApp
     /// <summary>DefaultUrl is where <c>dotnet run</c> listens when no --urls, ASPNETCORE_URLS or ports are set.</summary>
     public const string DefaultUrl = "http://localhost:8000";
 
-    /// <summary>AddParley registers each feature: signaling and rooms, ICE, the SFU, operations.</summary>
+    /// <summary>AddParley registers each feature: signaling and rooms, ICE, the SFU, the cluster (Redis), operations.</summary>
     public static WebApplicationBuilder AddParley(this WebApplicationBuilder builder)
     {
         var config = builder.Configuration;
@@ -27,6 +28,7 @@ public static class ParleyApp
         builder.Services.AddSignaling();
         builder.Services.AddIce();
         builder.Services.AddSfu();
+        builder.Services.AddCluster();
         builder.Services.AddOperations();
         builder.Services.AddHsts(static hsts => hsts.MaxAge = TimeSpan.FromDays(365));
         return builder;

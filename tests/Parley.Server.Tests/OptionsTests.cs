@@ -26,6 +26,10 @@ public sealed class OptionsTests
     [InlineData("Parley:IceServers:0:Urls:0", "http://stun.example.org", "Parley:IceServers:0:Urls")]
     [InlineData("Parley:IceServers:0:Username", "nobody", "Parley:IceServers:0:Urls")]
     [InlineData("Parley:IceTransportPolicy", "relay", "Parley:IceTransportPolicy")]
+    [InlineData("Parley:Redis:Configuration", "127.0.0.1:6379,abortConnect=maybe", "Parley:Redis:Configuration is not a Redis configuration string")]
+    [InlineData("Parley:Redis:Configuration", "password=secret-words", "Parley:Redis:Configuration names no Redis server")]
+    [InlineData("Parley:Redis:KeyPrefix", "has spaces", "Parley:Redis:KeyPrefix")]
+    [InlineData("Parley:Redis:LeaseTime", "00:00:01", "LeaseTime")]
     public async Task Bad_configuration_stops_the_start_with_a_message_naming_the_key(string key, string value, string named)
     {
         await using var app = ParleyTestServer.Build(new Dictionary<string, string?> { [key] = value }, null, out _);

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Parley.Cluster;
 using OpenTelemetry.Metrics;
 
 namespace Parley.Operations;
@@ -31,9 +32,18 @@ public static class OperationsEndpoints
     /// <summary>Healthz answers 200 while the process serves requests.</summary>
     private static Ok<string> Healthz() => TypedResults.Ok("ok");
 
-    /// <summary>Readyz answers 200 once the server has started and until it begins to stop; then 503, so a balancer sends joins elsewhere.</summary>
-    private static Results<Ok<string>, ProblemHttpResult> Readyz(IHostApplicationLifetime lifetime) =>
-        lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
+    /// <summary>
+    /// Readyz answers 200 once the server has started and until it begins to stop, and, with Redis
+    /// configured, while this server holds its lease there; else 503, so a balancer sends joins elsewhere.
+    /// </summary>
+    private static Results<Ok<string>, ProblemHttpResult> Readyz(IHostApplicationLifetime lifetime, RedisCluster cluster)
+    {
+        if (!lifetime.ApplicationStarted.IsCancellationRequested || lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            return TypedResults.Problem("The server is starting or stopping.", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        return cluster.IsReady
             ? TypedResults.Ok("ready")
-            : TypedResults.Problem("The server is starting or stopping.", statusCode: StatusCodes.Status503ServiceUnavailable);
+            : TypedResults.Problem("Redis cannot be reached, so this server cannot share rooms with the others.", statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
 }
