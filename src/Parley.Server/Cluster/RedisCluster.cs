@@ -125,5 +125,6 @@ internal sealed partial class RedisCluster(IOptions<ClusterOptions> options, Tim
 internal sealed record NodeLease(string Node, DateTimeOffset StartedAt);
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(NodeLease))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(DirectoryMember))]
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 internal sealed partial class ClusterJson : System.Text.Json.Serialization.JsonSerializerContext;
