@@ -39,6 +39,8 @@ public sealed class RoomDirectoryTests
             Assert.Equal(5, joined.Length);
             Assert.All(results.Where(r => r.Status != DirectoryStatus.Done), r => Assert.Equal((DirectoryStatus.Full, 5), (r.Status, r.Count)));
             Assert.Equal([1L, 2, 3, 4, 5], joined.Select(r => r.Version).Order());
+            // Each join met the joins of the versions before its own, and no later one.
+            Assert.All(joined, r => Assert.Equal(r.Version - 1, r.Before.Count));
             Assert.Equal(5, (await servers[0].MembersAsync("race")).Count);
         }
         finally
@@ -59,7 +61,10 @@ public sealed class RoomDirectoryTests
 
         Assert.Equal(new DirectoryChange(DirectoryStatus.Done, 1, 1), await directory.JoinAsync("r", "p_ada", On("a"), 5));
         Assert.Equal(new DirectoryChange(DirectoryStatus.AlreadyMember, 1, 1), await directory.JoinAsync("r", "p_ada", On("b"), 5));
-        Assert.Equal(new DirectoryChange(DirectoryStatus.Done, 2, 2), await directory.JoinAsync("r", "p_grace", On("b"), 5));
+        var grace = await directory.JoinAsync("r", "p_grace", On("b"), 5);
+        Assert.Equal(new DirectoryChange(DirectoryStatus.Done, 2, 2), grace);
+        // The join met exactly the room before it.
+        Assert.Equal([("p_ada", On("a"))], grace.Before);
         Assert.Equal("a", (await directory.MembersAsync("r"))["p_ada"].Node);
 
         Assert.Equal(new DirectoryChange(DirectoryStatus.Done, 1, 3), await directory.LeaveAsync("r", "p_ada"));

@@ -46,6 +46,9 @@ internal sealed partial class RedisCluster(IOptions<ClusterOptions> options, Tim
         // Start without Redis and keep trying: a server must come up, and say it is not ready,
         // while Redis is away, rather than fail to start.
         config.AbortOnConnectFail = false;
+        // Come back soon after Redis does: tries from 0.5 s apart, growing to at most 5 s (the
+        // library's default waits up to tens of seconds, longer than the lease lasts).
+        config.ReconnectRetryPolicy = new ExponentialRetry(500, 5_000);
         config.ClientName ??= $"parley-{NodeId}";
         _redis = await ConnectionMultiplexer.ConnectAsync(config);
         _redis.ConnectionFailed += (_, e) => ConnectionLost(logger, e.EndPoint, e.FailureType);

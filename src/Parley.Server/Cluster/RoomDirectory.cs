@@ -16,16 +16,19 @@ namespace Parley.Cluster;
 internal sealed class RoomDirectory(IDatabase db, string prefix)
 {
     // KEYS: members, room, the node's rooms. ARGV: id, member JSON, the most members, room id.
-    // Returns {status, count, version}: 1 joined, 0 full, -1 already a member.
+    // Returns {status, count, version, members before}: 1 joined, 0 full, -1 already a member;
+    // on a join, the members before it (id, JSON, id, JSON…), read in the same step, so the
+    // joiner's roster is exactly the room at the version before its own.
     private const string JoinScript = """
         local version = tonumber(redis.call('HGET', KEYS[2], 'version') or '0')
-        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {-1, redis.call('HLEN', KEYS[1]), version} end
+        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {-1, redis.call('HLEN', KEYS[1]), version, {}} end
         local n = redis.call('HLEN', KEYS[1])
-        if n >= tonumber(ARGV[3]) then return {0, n, version} end
+        if n >= tonumber(ARGV[3]) then return {0, n, version, {}} end
+        local before = redis.call('HGETALL', KEYS[1])
         redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
         version = redis.call('HINCRBY', KEYS[2], 'version', 1)
         redis.call('SADD', KEYS[3], ARGV[4])
-        return {1, n + 1, version}
+        return {1, n + 1, version, before}
         """;
 
     // KEYS: members, room. ARGV: id. Returns {removed (1 or 0), count left, version}; the last leave deletes the room.
@@ -63,7 +66,16 @@ internal sealed class RoomDirectory(IDatabase db, string prefix)
             [MembersKey(roomId), RoomKey(roomId), NodeRoomsKey(member.Node)],
             [participantId, json, max, roomId]))!;
         var status = (int)result[0] switch { 1 => DirectoryStatus.Done, 0 => DirectoryStatus.Full, _ => DirectoryStatus.AlreadyMember };
-        return new DirectoryChange(status, (int)result[1], (long)result[2]);
+        var before = (RedisResult[])result[3]!;
+        var members = new List<(string, DirectoryMember)>(before.Length / 2);
+        for (var i = 0; i + 1 < before.Length; i += 2)
+        {
+            if (JsonSerializer.Deserialize((string)before[i + 1]!, ClusterJson.Default.DirectoryMember) is { } m)
+            {
+                members.Add(((string)before[i]!, m));
+            }
+        }
+        return new DirectoryChange(status, (int)result[1], (long)result[2]) { Before = members };
     }
 
     /// <summary>LeaveAsync removes the participant, if a member; the last leave removes the room.</summary>
@@ -139,5 +151,15 @@ internal enum DirectoryStatus
     NotMember,
 }
 
-/// <summary>DirectoryChange is the outcome of a change: how it went, the room's size after it, and its version.</summary>
-internal readonly record struct DirectoryChange(DirectoryStatus Status, int Count, long Version);
+/// <summary>
+/// DirectoryChange is the outcome of a change: how it went, the room's size after it, and its
+/// version; for a join, <see cref="Before"/> is the members it met (not part of equality).
+/// </summary>
+internal readonly record struct DirectoryChange(DirectoryStatus Status, int Count, long Version)
+{
+    public IReadOnlyList<(string Id, DirectoryMember Member)> Before { get; init; } = [];
+
+    public bool Equals(DirectoryChange other) => (Status, Count, Version) == (other.Status, other.Count, other.Version);
+
+    public override int GetHashCode() => HashCode.Combine(Status, Count, Version);
+}
