@@ -36,18 +36,48 @@ public sealed class PeerPolicy : IAsyncDisposable
         }
     }
 
-    /// <summary>AllocatedClientAsync connects to coturn over UDP and allocates a relay with a credential Parley mints.</summary>
+    /// <summary>
+    /// AllocatedClientAsync connects to coturn over UDP and allocates a relay with a credential
+    /// Parley mints. A 437 (allocation mismatch) means the new socket got the port of a client
+    /// whose allocation coturn still holds, just released: as RFC 8656 advises for a 437, it tries
+    /// again from another 5-tuple (a new socket), up to three times.
+    /// </summary>
     public static async Task<TurnClient> AllocatedClientAsync(CoturnServer server, AddressFamily family, CancellationToken cancellationToken)
     {
         var credential = TurnCredentials.Mint(server.Secret, PeerIds.New(), DateTimeOffset.UtcNow, TimeSpan.FromHours(1));
-        var client = await TurnClient.ConnectAsync(family == AddressFamily.InterNetwork ? server.Endpoint : server.EndpointV6, ProtocolType.Udp, cancellationToken);
-        var allocation = await client.AllocateAsync(credential.Username, credential.Password, family, cancellationToken);
-        if (!allocation.Succeeded)
+        // The refused socket is kept until the next one is open, so the next cannot get its port.
+        TurnClient? refused = null;
+        try
         {
-            await client.DisposeAsync();
-            throw new InvalidOperationException($"Allocate ({family}) failed: {allocation.Error}; coturn's log is {server.LogPath}.");
+            for (var attempt = 1; ; attempt++)
+            {
+                var client = await TurnClient.ConnectAsync(family == AddressFamily.InterNetwork ? server.Endpoint : server.EndpointV6, ProtocolType.Udp, cancellationToken);
+                if (refused is not null)
+                {
+                    await refused.DisposeAsync();
+                    refused = null;
+                }
+                var allocation = await client.AllocateAsync(credential.Username, credential.Password, family, cancellationToken);
+                if (allocation.Succeeded)
+                {
+                    return client;
+                }
+                if (allocation.Error is { Code: 437 } && attempt < 3)
+                {
+                    refused = client;
+                    continue;
+                }
+                await client.DisposeAsync();
+                throw new InvalidOperationException($"Allocate ({family}) failed: {allocation.Error}; coturn's log is {server.LogPath}.");
+            }
         }
-        return client;
+        finally
+        {
+            if (refused is not null)
+            {
+                await refused.DisposeAsync();
+            }
+        }
     }
 
     /// <summary>OutcomeAsync is "200" when coturn permits <paramref name="peer"/>, else its error code ("403").</summary>
