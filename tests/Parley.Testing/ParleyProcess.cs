@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Parley.Testing;
 
@@ -34,7 +33,7 @@ public sealed class ParleyProcess : IAsyncDisposable
     /// <summary>StartAsync starts a server on a free loopback port with <paramref name="settings"/> (configuration keys) and returns once it is ready.</summary>
     public static async Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string?>? settings, CancellationToken cancellationToken)
     {
-        var server = new ParleyProcess(FreePort(), settings);
+        var server = new ParleyProcess(LoopbackPorts.Free(), settings);
         try
         {
             await server.LaunchAsync(cancellationToken);
@@ -146,13 +145,5 @@ public sealed class ParleyProcess : IAsyncDisposable
             }
             await Task.Delay(100, cancellationToken);
         }
-    }
-
-    // FreePort is a loopback port nothing listens on now; the server takes it for all its starts.
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
