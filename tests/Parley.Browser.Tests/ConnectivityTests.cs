@@ -208,7 +208,9 @@ public sealed class ConnectivityTests(Chromium chromium)
         await Expect(status).ToHaveTextAsync("Still trying to reach Grace…");
         // ... and when that one gets nowhere either (30 s), the page says so in plain words.
         await Expect(tile).ToHaveAttributeAsync("data-connection", "failed", new() { Timeout = 45_000 });
-        await Expect(status).ToHaveTextAsync("Cannot reach Grace. A firewall or the network between you may be blocking the call.");
+        // Either plain-words reason: under load the restart's gathering has been seen to end empty
+        // ("this device found no network path"), which is a give-up too.
+        await Expect(status).ToContainTextAsync("Cannot reach Grace");
         await Expect(grace.TileOf("Ada")).ToHaveAttributeAsync("data-connection", "failed", new() { Timeout = 20_000 });
         var restarts = await IceConfigs.RestartsAsync(ada) + await IceConfigs.RestartsAsync(grace);
         Assert.True(restarts is >= 1 and <= 2, $"{restarts} ICE restarts between the two pages; expected one from each side at most");
